@@ -1,0 +1,45 @@
+"""Emulator variants with one planted exactly-once fault each, to prove the fault suite catches them.
+
+Use them as a backend: `invoicing-contracts run --mock-backend invoicing_mock.planted:RacyTokenCheck`, or
+`pytest tests/contract/test_faults.py --mock-backend invoicing_mock.planted:RetryExecutesTwice`. Each overrides
+one or two steps of `InvoicingBackend._serve` (see invoicing_mock.faults for the steps). The contract suite's
+own planted faults (replay and conflict bugs) are in tests/unit/contracts/planted_faults.py.
+"""
+
+from __future__ import annotations
+
+from invoicing_mock.models import InvoicingBackend
+
+
+class RetryExecutesTwice(InvoicingBackend):
+    """A retried request executes twice: the token is stored only once the response has been sent, so when the
+    response is lost (IDEMPOTENCY.md property 7) the record is lost with it, and the SDK's retry, carrying the
+    same token, runs the request again: a second resource, a second Version increment, or a refusal of the
+    retry (the name is taken, the resource is gone)."""
+
+    def _record(self, call, token, digest, result):
+        call.unsent_record = (token, digest, result)  # stored by handle() once the response is on its way
+
+    def handle(self, call):
+        result = super().handle(call)  # a lost response (DropResponse) leaves here: its record goes with it
+        pending = getattr(call, "unsent_record", None)
+        if pending is not None:
+            with self.token_lock:
+                InvoicingBackend._record(self, call, *pending)
+        return result
+
+
+class RacyTokenCheck(InvoicingBackend):
+    """The token check is not atomic with the store: the look-up and the record are separate steps with nothing
+    held between them (no in-flight marker), so concurrent requests with one token all pass the check before
+    the first one stores it, and each executes (IDEMPOTENCY.md property 8)."""
+
+    def _claim(self, call, member, token, digest):
+        return None
+
+    def _release(self, call, token):
+        return None
+
+
+#: The variants, by name (the suite's tests and the lead's `run` wiring iterate over them).
+VARIANTS = {cls.__name__: cls for cls in (RetryExecutesTwice, RacyTokenCheck)}

@@ -1,0 +1,196 @@
+"""The contract suite's pytest plumbing: options, the target, results, reports.
+
+The options are those of `invoicing-contracts run`, so `pytest tests/contract --target endpoint --endpoint-url
+URL --profile ci --seed 1 --operations CreateInvoiceUnit --report-dir reports` is the same run.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from contracts import reporting
+from contracts.checks import CHECKS, ContractViolation
+from contracts.runner import DEFAULT_DATABASE, PROFILES, check_profile, limit_shrinking, parse_operations, \
+    register_profiles
+from contracts.suite import RESULTS, SUITE, Suite
+from contracts.targets import TARGETS, ConfigError, TargetConfig, TargetError, TargetLost, build, \
+    load_config_file, parse_accounts
+
+# Dummy credentials: the suite never needs real ones, and must never pick up a developer's.
+for _name, _value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
+                      ("AWS_DEFAULT_REGION", "us-east-1")):
+    os.environ.setdefault(_name, _value)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("invoicing-contracts", "Invoicing contract suite (same as `invoicing-contracts run`)")
+    group.addoption("--target", default="mock", help=f"one of {', '.join(TARGETS)} (default mock)")
+    group.addoption("--endpoint-url", default=None, help="URL for --target endpoint")
+    group.addoption("--profile", default="dev", help=f"one of {', '.join(PROFILES)} (default dev here; "
+                                                     f"`run` defaults to ci)")
+    group.addoption("--seed", default=None, type=int, help="Hypothesis seed")
+    group.addoption("--operations", default=None, help="comma-separated operation names (default: all)")
+    group.addoption("--report-dir", default=None, help="write reports here (default: none for pytest)")
+    group.addoption("--accounts", default=None, help="PAYER,MEMBER,... of the organisation")
+    group.addoption("--target-config", default=None, help="JSON target config file")
+    group.addoption("--mock-backend", default=None, help="module:attr emulator backend factory (mock target)")
+    group.addoption("--example-db", default=DEFAULT_DATABASE, help="Hypothesis example database dir, or 'none'")
+
+
+def _target_config(config: pytest.Config) -> TargetConfig:
+    target = TargetConfig(kind=config.getoption("target"), endpoint_url=config.getoption("endpoint_url"))
+    if config.getoption("target_config"):
+        load_config_file(config.getoption("target_config"), target)
+    if config.getoption("accounts"):
+        target.payer, target.members = parse_accounts(config.getoption("accounts"))
+    target.mock_backend = config.getoption("mock_backend")
+    return target
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    from hypothesis import settings
+    from hypothesis.database import DirectoryBasedExampleDatabase
+
+    try:
+        if config.getoption("target") not in TARGETS:
+            raise ConfigError(f"unknown target {config.getoption('target')!r}; choose one of: {', '.join(TARGETS)}")
+        profile = check_profile(config.getoption("profile"))
+        operations = parse_operations([config.getoption("operations")] if config.getoption("operations") else [])
+        config.stash[_TARGET_CONFIG] = _target_config(config)
+    except ValueError as error:
+        raise pytest.UsageError(str(error)) from None
+    register_profiles()
+    database = config.getoption("example_db")
+    base = f"invoicing-{profile}"
+    settings.register_profile(
+        f"{base}-run", parent=settings.get_profile(base),
+        database=None if database == "none" else DirectoryBasedExampleDatabase(database),
+    )
+    settings.load_profile(f"{base}-run")
+    limit_shrinking(PROFILES[profile].shrink_seconds)
+    if config.getoption("seed") is not None and config.getoption("hypothesis_seed", None) is None:
+        config.option.hypothesis_seed = config.getoption("seed")
+    results = reporting.Results()
+    results.meta.update(reporting.environment_meta())
+    results.meta.update(profile=profile, seed=config.getoption("seed"),
+                        operations=list(operations))
+    config.stash[RESULTS] = results
+    config.stash[_OPERATIONS] = operations
+    config.stash[_STARTED] = time.monotonic()
+    CHECKS.listeners.append(results.record)
+
+
+_TARGET_CONFIG = pytest.StashKey[TargetConfig]()
+_OPERATIONS = pytest.StashKey[tuple]()
+_STARTED = pytest.StashKey[float]()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    results = config.stash.get(RESULTS, None)
+    if results is not None and results.record in CHECKS.listeners:
+        CHECKS.listeners.remove(results.record)
+
+
+@pytest.fixture(scope="session")
+def suite(pytestconfig: pytest.Config):
+    """The started target wrapped in a Suite; everything it created is deleted at the end."""
+    results = pytestconfig.stash[RESULTS]
+    try:
+        target = build(pytestconfig.stash[_TARGET_CONFIG])
+        target.start()
+    except TargetError as error:
+        results.meta["target_error"] = str(error)
+        pytest.exit(f"invoicing-contracts: {error}", returncode=3)
+    results.meta.update(target.describe())
+    suite = Suite(target=target, results=results, operations=pytestconfig.stash[_OPERATIONS],
+                  profile=pytestconfig.getoption("profile"), extra_hints=target.config.hints)
+
+    def unreachable(call) -> None:
+        if call.outcome.connection_error:
+            raise TargetLost(f"lost the target mid-run: {call.outcome.connection_error}")
+
+    suite.unreachable_guard = unreachable
+    pytestconfig.stash[SUITE] = suite
+    try:
+        yield suite
+    finally:
+        leftovers = suite.ledger.cleanup(suite)
+        if leftovers:
+            results.meta["cleanup_failed"] = leftovers
+        target.stop()
+
+
+@pytest.fixture(autouse=True)
+def _delete_what_this_test_created(request: pytest.FixtureRequest):
+    """Per test: resources the test created are deleted when it ends (quotas stay free, endpoints stay clean)."""
+    if "suite" not in request.fixturenames:
+        yield
+        return
+    suite = request.getfixturevalue("suite")
+    before = suite.ledger.arns()
+    yield
+    suite.ledger.cleanup(suite, since=before)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """`operation` runs over the selected operations of the model (all by default)."""
+    if "operation" in metafunc.fixturenames:
+        metafunc.parametrize("operation", metafunc.config.stash[_OPERATIONS])
+
+
+def _operation_of(item: pytest.Item) -> str:
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and "operation" in callspec.params:
+        return callspec.params["operation"]
+    marker = item.get_closest_marker("contract_resource")
+    return marker.args[0] if marker else item.name
+
+
+def _violations_in(error: BaseException) -> list[ContractViolation]:
+    if isinstance(error, ContractViolation):
+        return [error]
+    if isinstance(error, BaseExceptionGroup):
+        return [v for inner in error.exceptions for v in _violations_in(inner)]
+    return []
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    outcome = yield
+    report = outcome.get_result()
+    results = item.config.stash.get(RESULTS, None)
+    if results is None or call.excinfo is None or call.when != "call":
+        return
+    if call.excinfo.errisinstance((pytest.skip.Exception,)):
+        return
+    if call.excinfo.errisinstance(TargetLost):
+        results.meta["target_error"] = str(call.excinfo.value)
+        item.session.shouldstop = str(call.excinfo.value)
+        return
+    violations = _violations_in(call.excinfo.value)
+    for violation in violations:
+        results.add_violation(violation, item.nodeid)
+    if not violations:
+        text = f"{item.nodeid}: {call.excinfo.typename}: {call.excinfo.value}"
+        results.add_error(_operation_of(item), "suite-error", text.strip()[:4000])
+    # The console shows the one formatter's text (sensitive members masked), not the raw traceback.
+    if violations:
+        report.longrepr = "\n\n".join(str(v) for v in violations)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    results = config.stash.get(RESULTS, None)
+    if results is None:
+        return
+    results.meta["duration_seconds"] = time.monotonic() - config.stash.get(_STARTED, time.monotonic())
+    results.meta.setdefault("target", config.getoption("target"))
+    report_dir = config.getoption("report_dir")
+    if report_dir:
+        from pathlib import Path
+
+        reporting.write_reports(results, Path(report_dir))

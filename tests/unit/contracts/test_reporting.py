@@ -1,0 +1,171 @@
+"""Results, the one failure formatter, reproductions, the report writers, and redaction in all of them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from contracts import reporting
+from contracts.calls import Call, Outcome
+from contracts.checks import ContractViolation
+from contracts.redaction import Redactor, _placeholder, sensitive_member_names
+
+ROOT = Path(__file__).resolve().parents[3]
+UNIT = "arn:aws:invoicing::123456789012:invoice-unit/abcd1234"
+
+
+def ok(body: dict, sent_body: bytes | None = None) -> Outcome:
+    return Outcome(sent=True, status=200, response=dict(body), wire=dict(body), sent_body=sent_body)
+
+
+def violation_with(calls, prop="replay-equivalence", title="replaying CreateInvoiceUnit returned a different ARN"):
+    return ContractViolation(title, operation=calls[0].operation, property=prop, expected="e", observed="o",
+                             calls=calls)
+
+
+def test_sensitive_member_names_come_from_the_model():
+    assert {"ProcurementPortalSharedSecret", "Contacts", "ReceiverAddress", "TaxRegistrationNumber"} <= \
+        sensitive_member_names()
+    assert "Name" not in sensitive_member_names()
+
+
+def test_placeholders_keep_length_whitespace_punctuation_and_distinctness():
+    assert _placeholder("abc def", 0) == "R0x xxx"
+    assert _placeholder("a@b.cd", 3) == "R@3.xx"
+    assert len(_placeholder("s" * 1025, 1)) == 1025
+    assert _placeholder("0", 0) != _placeholder("1", 1)
+
+
+def test_mask_keeps_equal_secrets_equal_and_different_ones_different():
+    redactor = Redactor()
+    masks: dict[str, str] = {}
+    a = redactor.mask({"ProcurementPortalSharedSecret": "first-secret"}, masks)
+    b = redactor.mask({"ProcurementPortalSharedSecret": "first-secret"}, masks)
+    c = redactor.mask({"ProcurementPortalSharedSecret": "other-secret"}, masks)
+    assert a == b != c
+    assert "first-secret" not in json.dumps([a, b, c])
+
+
+secret_text = st.text(st.characters(codec="ascii", categories=("L", "N")), min_size=12, max_size=40)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(secret=secret_text, name=secret_text, local=secret_text)
+def test_no_sensitive_value_reaches_any_report_file(tmp_path_factory, secret, name, local):
+    """Secrets in requests, responses and error messages: none of them in any file the writers produce."""
+    email = f"{local}@example.com"
+    params = {"ProcurementPortalName": "COUPA", "BuyerDomain": "NetworkID", "BuyerIdentifier": "b",
+              "SupplierDomain": "NetworkID", "SupplierIdentifier": "s", "EinvoiceDeliveryEnabled": False,
+              "PurchaseOrderRetrievalEnabled": False, "ProcurementPortalSharedSecret": secret,
+              "Contacts": [{"Name": name, "Email": email}],
+              "TestEnvPreference": {"BuyerDomain": "NetworkID", "BuyerIdentifier": "b", "SupplierDomain": "NetworkID",
+                                    "SupplierIdentifier": "s", "ProcurementPortalSharedSecret": secret}}
+    echoed = Outcome(sent=True, status=400, error_code="ValidationException",
+                     error_message=f"bad secret {secret} for {email}", error={"reason": "invalidInput"})
+    leaked = ok({"ProcurementPortalPreference": {"ProcurementPortalSharedSecret": secret,
+                                                 "Contacts": [{"Name": name, "Email": email}]}})
+    calls = [Call("CreateProcurementPortalPreference", params, echoed, note=f"note mentioning {secret}"),
+             Call("GetProcurementPortalPreference", {"ProcurementPortalPreferenceArn": UNIT}, leaked)]
+    violation = violation_with(calls, prop="conflict-rejection", title=f"title mentioning {name}")
+    results = reporting.Results()
+    results.add_violation(violation, "test::node")
+    results.observe("CreateProcurementPortalPreference", "a subject", f"an outcome naming {email}")
+    results.add_error("CreateProcurementPortalPreference", "suite-error", f"traceback with {secret}")
+    out = tmp_path_factory.mktemp("reports")
+    reporting.write_reports(results, out)
+    texts = {path.name: path.read_text() for path in out.iterdir()} | {"console": str(violation)}
+    for label, text in texts.items():
+        for value in (secret, name, email):
+            assert value not in text, f"{label} leaks a sensitive value"
+    assert "ProcurementPortalSharedSecret" in texts["results.json"]  # masked, not dropped
+
+
+def test_results_count_examples_and_give_verdicts():
+    results = reporting.Results()
+    results.record("CreateInvoiceUnit", "replay-equivalence", "replay_same_response", True)
+    results.expect("DeleteInvoiceUnit", "delete-replay")
+    data = results.to_dict()
+    cell = data["operations"]["CreateInvoiceUnit"]["properties"]["replay-equivalence"]
+    assert (cell["examples_run"], cell["verdict"]) == (1, "held")
+    assert data["operations"]["DeleteInvoiceUnit"]["properties"]["delete-replay"]["verdict"] == "not run"
+
+
+def test_observations_read_as_sentences():
+    results = reporting.Results()
+    for _ in range(3):
+        results.observe("CreateInvoiceUnit", "replay with the same token", "returned the same InvoiceUnitArn")
+    results.observe("CreateInvoiceUnit", "conflicting payload (same token) was", "refused with ValidationException")
+    lines = results.observation_lines("CreateInvoiceUnit")
+    assert "replay with the same token returned the same InvoiceUnitArn in 3 of 3 examples" in lines
+    assert "conflicting payload (same token) was refused with ValidationException in 1 of 1 example" in lines
+
+
+def test_junit_has_one_testcase_per_operation_and_property_with_the_formatted_failure(tmp_path):
+    results = reporting.Results()
+    results.record("CreateInvoiceUnit", "conflict-rejection", "conflict_refused", True)
+    violation = violation_with([Call("CreateInvoiceUnit", {"Name": "a"}, ok({"InvoiceUnitArn": UNIT}))])
+    results.add_violation(violation, "node")
+    reporting.write_junit(results, tmp_path / "junit.xml")
+    suite = ET.parse(tmp_path / "junit.xml").getroot()
+    cases = {(c.get("classname"), c.get("name")): c for c in suite.iter("testcase")}
+    assert set(cases) == {("invoicing.CreateInvoiceUnit", "2. Conflict rejection"),
+                          ("invoicing.CreateInvoiceUnit", "1. Replay equivalence")}
+    failure = cases[("invoicing.CreateInvoiceUnit", "1. Replay equivalence")].find("failure")
+    assert failure.text == reporting.format_failure(violation)
+    assert suite.get("failures") == "1"
+
+
+def test_behaviour_report_in_markdown_and_html(tmp_path):
+    results = reporting.Results()
+    results.meta.update(target="mock", profile="ci", seed=1)
+    results.observe("CreateInvoiceUnit", "replay with the same token", "returned the same InvoiceUnitArn")
+    results.record("CreateInvoiceUnit", "replay-equivalence", "replay_same_response", True)
+    paths = reporting.write_reports(results, tmp_path)
+    markdown = paths["markdown"].read_text()
+    assert "## CreateInvoiceUnit" in markdown and "in 1 of 1 example" in markdown
+    html = paths["html"].read_text()
+    assert "<h2>CreateInvoiceUnit</h2>" in html and "<table>" in html
+
+
+def test_the_reproduction_runs_and_replays_the_example(tmp_path):
+    """The script a failure carries runs against a fresh emulator and repeats the steps (ARNs rebound)."""
+    create = {"Name": "repro-unit", "InvoiceReceiver": "123456789012", "Rule": {}, "ClientToken": "tok-1"}
+    calls = [
+        Call("CreateInvoiceUnit", create, ok({"InvoiceUnitArn": UNIT})),
+        Call("CreateInvoiceUnit", create, ok({"InvoiceUnitArn": UNIT}), note="replay of step 1"),
+        Call("GetInvoiceUnit", {"InvoiceUnitArn": UNIT}, ok({"InvoiceUnitArn": UNIT})),
+        Call("CreateInvoiceUnit", {"Name": "x", "InvoiceReceiver": "123456789012", "Rule": {}},
+             ok({"InvoiceUnitArn": UNIT}, sent_body=b'{"ClientToken": "filled-by-botocore"}'),
+             note="no token: botocore fills one in"),
+        Call("GetInvoiceUnit", {"InvoiceUnitArn": UNIT, "Unknown": 1}, Outcome(sent=True, status=400),
+             validate=False, raw=True, note="botocore cannot serialise an unknown member"),
+    ]
+    reporting.REPRODUCTION.kind, reporting.REPRODUCTION.backend = "mock", None
+    script = tmp_path / "repro.py"
+    script.write_text(violation_with(calls).reproduction)
+    assert "ClientToken='filled-by-botocore'" in script.read_text()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "AWS_DEFAULT_REGION": "us-east-1"}
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) == 5
+    assert lines[4] == "get_invoice_unit -> ValidationException " + lines[4].split("ValidationException ", 1)[1]
+    assert "Unknown" in lines[4]  # the raw JSON reached the emulator, which named the unknown member
+    first_arn = lines[0].split("'InvoiceUnitArn': '")[1].split("'")[0]
+    assert first_arn != UNIT  # a fresh emulator makes its own ARN; later steps use it
+    assert first_arn in lines[1] and first_arn in lines[2] and "ResourceNotFound" not in lines[2]
+
+
+def test_summary_table_has_a_row_per_operation():
+    results = reporting.Results()
+    results.record("CreateInvoiceUnit", "replay-equivalence", "replay_same_response", True)
+    results.record("GetInvoiceUnit", "output-schema", "output_schema", True)
+    table = reporting.summary_table(results)
+    assert table.splitlines()[0].split()[:3] == ["operation", "schema", "1"]
+    assert any(line.startswith("CreateInvoiceUnit") for line in table.splitlines())
