@@ -1,12 +1,21 @@
-"""Valid-request generation: our model-compiled strategies vs hypothesis-jsonschema on our exported schemas.
+"""Valid-request generation: our model-compiled strategies vs hypothesis-jsonschema on our exported schemas,
+and (micro-benchmark) our pattern strings vs Hypothesis's own `st.from_regex` for the model's string shapes.
 
-For every operation, in one run and one process: draws per second of `strategies.requests(op)` and of
-`hypothesis_jsonschema.from_schema(contracts.json_schema(op, "input"))`, and the share of each one's draws that
-the local validator accepts (ours in the Python form boto3 takes, theirs in the wire form the schema describes).
-Both are driven by the same Hypothesis harness (generate phase only, no database, health checks off); the first
-draw, which builds the strategy, is timed separately as setup. Prints a table, then the figures as JSON.
+Section "requests": for every operation, in one run and one process: draws per second of
+`strategies.requests(op)` and of `hypothesis_jsonschema.from_schema(contracts.json_schema(op, "input"))`, and the
+share of each one's draws that the local validator accepts (ours in the Python form boto3 takes, theirs in the
+wire form the schema describes).
 
-    python benchmarks/bench_generation.py [--examples 50] [--time-limit 15] [--operations A B ...] [--json out.json]
+Section "patterns": for every distinct (pattern, min, max) of a string member in the operations' inputs: draws
+per second of `pattern_strings(shape).valid(min, max)` (what request generation draws for that member) and of
+`st.from_regex(<the same translated pattern>, fullmatch=True)` with the length bounds as a filter (how one would
+get such strings from Hypothesis directly), and the share of each one's draws that fully match within the bounds.
+
+Both sections use the same Hypothesis harness (generate phase only, no database, health checks off); the first
+draw, which builds the strategy, is timed separately as setup. Prints tables, then the figures as JSON.
+
+    python benchmarks/bench_generation.py [--section all|requests|patterns] [--examples 50] [--time-limit 15]
+                                          [--operations A B ...] [--json out.json]
 
 A generator slower than `--time-limit` seconds per operation makes fewer draws (listed as time_capped); its rate
 is still measured on the draws it made.
@@ -26,10 +35,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 
 import strategies  # noqa: E402
 from contracts import json_schema, validate_request  # noqa: E402
-from strategies._model import service_model  # noqa: E402
+from strategies._compile import pattern_strings, shape_kind, string_bounds  # noqa: E402
+from strategies._model import operation_model, service_model  # noqa: E402
 
 
 def _adapt_hypothesis_jsonschema() -> None:
@@ -169,20 +180,130 @@ def render(result: dict) -> str:
     return "\n".join(lines)
 
 
+# ---- section "patterns": one string member at a time ------------------------------------------------------------
+
+
+def pattern_shapes(operations) -> list:
+    """One string shape per distinct (pattern, min, max) among the inputs of `operations`, in model order."""
+    found: dict[tuple, object] = {}
+
+    def walk(shape, seen):
+        kind = shape_kind(shape)
+        if kind in ("structure", "union"):
+            if shape.name in seen:
+                return
+            for member in shape.members.values():
+                walk(member, seen | {shape.name})
+        elif kind == "list":
+            walk(shape.member, seen)
+        elif kind == "map":
+            walk(shape.key, seen)
+            walk(shape.value, seen)
+        elif kind == "string" and shape.metadata.get("pattern") is not None and not shape.metadata.get("enum"):
+            found.setdefault((shape.metadata["pattern"], *string_bounds(shape)), shape)
+
+    for op in operations:
+        shape = operation_model(op).input_shape
+        if shape is not None:
+            walk(shape, frozenset())
+    return list(found.values())
+
+
+def run_patterns(operations, count: int, time_limit: float = 15.0) -> dict:
+    """Ours vs `st.from_regex` on the translated pattern, per distinct string shape of the inputs."""
+    rows = []
+    for shape in pattern_shapes(operations):
+        strings = pattern_strings(shape)
+        lo, hi = string_bounds(shape)
+
+        def fits(value, lo=lo, hi=hi, strings=strings):
+            return lo <= len(value) and (hi is None or len(value) <= hi) and strings.full(value)
+
+        ours = measure("strategies", strings.valid(lo, hi), count, fits, time_limit)
+        # The baseline needs the length bounds as a filter: from_regex cannot take them.
+        baseline = st.from_regex(strings.py, fullmatch=True).filter(
+            lambda v, lo=lo, hi=hi: lo <= len(v) and (hi is None or len(v) <= hi))
+        theirs = measure("st.from_regex", baseline, count, fits, time_limit)
+        rows.append({"shape": shape.name, "pattern": shape.metadata["pattern"], "min": lo, "max": hi,
+                     "ours": ours, "from_regex": theirs})
+        print(f"  measured {shape.name}", file=sys.stderr)
+    ratios = [r["ours"]["draws_per_s"] / r["from_regex"]["draws_per_s"] for r in rows
+              if r["ours"].get("draws_per_s") and r["from_regex"].get("draws_per_s")]
+
+    def total(side, key):
+        return sum(r[side].get(key, 0) or 0 for r in rows)
+
+    summary = {
+        "examples_per_shape": count,
+        "shapes": len(rows),
+        "ours_total_draws_per_s": round(total("ours", "draws") / max(total("ours", "seconds"), 1e-9), 1),
+        "from_regex_total_draws_per_s": round(
+            total("from_regex", "draws") / max(total("from_regex", "seconds"), 1e-9), 1),
+        "speed_ratio_geomean": round(math.exp(sum(map(math.log, ratios)) / len(ratios)), 2) if ratios else None,
+        "ours_setup_s": round(total("ours", "setup_s"), 2),
+        "from_regex_setup_s": round(total("from_regex", "setup_s"), 2),
+        "ours_accepted_share": _share(rows, "ours"),
+        "from_regex_accepted_share": _share(rows, "from_regex"),
+        "from_regex_errors": [r["shape"] for r in rows if "error" in r["from_regex"]],
+        "time_capped": [f"{r['shape']} ({side})" for r in rows for side in ("ours", "from_regex")
+                        if r[side].get("time_capped")],
+    }
+    return {"summary": summary, "rows": rows}
+
+
+def render_patterns(result: dict) -> str:
+    def cell(side):
+        if "error" in side:
+            return f"{'error':>9} {'':>6} {'':>7}"
+        return f"{side['draws_per_s']:>9} {side['accepted_share']:>6.0%} {side['setup_s']:>7}"
+
+    lines = [f"{'string shape (min..max)':44} {'ours/s':>9} {'fits':>6} {'setup':>7} | {'regex/s':>9} {'fits':>6} "
+             f"{'setup':>7} {'ratio':>6}"]
+    for r in result["rows"]:
+        ours, theirs = r["ours"], r["from_regex"]
+        ratio = (f"{ours['draws_per_s'] / theirs['draws_per_s']:>6.1f}"
+                 if ours.get("draws_per_s") and theirs.get("draws_per_s") else f"{'-':>6}")
+        name = f"{r['shape']} ({r['min']}..{'*' if r['max'] is None else r['max']})"
+        lines.append(f"{name[:44]:44} {cell(ours)} | {cell(theirs)} {ratio}")
+    s = result["summary"]
+    lines.append("")
+    lines.append(f"all string shapes: ours {s['ours_total_draws_per_s']} draws/s, st.from_regex "
+                 f"{s['from_regex_total_draws_per_s']} draws/s; per-shape speed ratio (geometric mean) "
+                 f"{s['speed_ratio_geomean']}x; setup ours {s['ours_setup_s']} s, "
+                 f"from_regex {s['from_regex_setup_s']} s")
+    lines.append(f"full match within the bounds: ours {_percent(s['ours_accepted_share'])}, st.from_regex "
+                 f"{_percent(s['from_regex_accepted_share'])} (a draw its filter rejected is retried, not counted)")
+    return "\n".join(lines)
+
+
+def _percent(value):
+    return "n/a" if value is None else f"{value:.1%}"
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--examples", type=int, default=50, help="draws per operation and generator")
+    parser.add_argument("--section", choices=("all", "requests", "patterns"), default="all",
+                        help="requests: whole requests vs hypothesis-jsonschema; patterns: string shapes vs "
+                             "st.from_regex (default: both)")
+    parser.add_argument("--examples", type=int, default=50, help="draws per operation (or shape) and generator")
     parser.add_argument("--operations", nargs="*", help="default: every operation of the installed model")
     parser.add_argument("--time-limit", type=float, default=15.0,
-                        help="seconds per operation and generator; slower generators make fewer draws (default 15)")
+                        help="seconds per operation (or shape) and generator; slower generators make fewer draws "
+                             "(default 15)")
     parser.add_argument("--json", type=Path, help="also write the JSON figures to this file")
     args = parser.parse_args(argv)
     operations = args.operations or service_model().operation_names
-    result = run(operations, args.examples, args.time_limit)
-    print(render(result))
-    print(json.dumps(result["summary"], indent=2))
+    figures = {}
+    if args.section in ("all", "requests"):
+        figures["requests"] = run(operations, args.examples, args.time_limit)
+        print(render(figures["requests"]))
+        print(json.dumps(figures["requests"]["summary"], indent=2))
+    if args.section in ("all", "patterns"):
+        figures["patterns"] = run_patterns(operations, args.examples, args.time_limit)
+        print(render_patterns(figures["patterns"]))
+        print(json.dumps(figures["patterns"]["summary"], indent=2))
     if args.json:
-        args.json.write_text(json.dumps(result, indent=2))
+        args.json.write_text(json.dumps(figures, indent=2))
     return 0
 
 

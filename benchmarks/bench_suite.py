@@ -72,7 +72,7 @@ def measure(profile: str = "ci", seed: int | None = 1, test_file: str = "test_id
     originals = [(owner, name, getattr(owner, name)) for owner, name, _ in patches]
     for owner, name, meter in patches:
         setattr(owner, name, meter.wrap(getattr(owner, name)))
-    args = [str(ROOT / "tests" / "contract" / test_file), "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
+    args = [str(ROOT / "tests" / "contract" / test_file), "-qq", "-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:warnings",
             "--profile", profile, "--example-db", "none"] + (["--seed", str(seed)] if seed is not None else [])
     start = time.perf_counter()
     try:

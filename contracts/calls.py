@@ -1,7 +1,8 @@
 """One place where the suite calls the target: every call is recorded with what went over the wire.
 
 `Api.call(operation, params)` never raises for an answer of the target: success, an AWS error, a client-side
-ParamValidationError and a request botocore could not even serialise all come back as an `Outcome`. The raw JSON
+ParamValidationError, a request botocore could not even serialise, and a request a real-account run's guard or
+resource budget kept back (contracts.safety.REFUSALS) all come back as an `Outcome`. The raw JSON
 body is kept (captured at botocore's after-call event) because the output contract is about the wire, not about
 what botocore's parser made of it. Each call is appended to the current `Trace`, the steps of one Hypothesis
 example, which becomes a failure's minimal example and its boto3 reproduction.
@@ -9,6 +10,7 @@ example, which becomes a failure's minimal example and its boto3 reproduction.
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from dataclasses import dataclass, field
@@ -34,6 +36,10 @@ class Outcome:
     client_error: str | None = None  # ParamValidationError / serialisation failure, as text
     connection_error: str | None = None  # the target could not be reached
     sent_body: bytes | None = None  # the request body as sent (to check tokens on the wire)
+    # A real-account run's guard or resource budget kept the request from being sent (contracts.safety): the
+    # request was not tried, so no check can hold it against the target.
+    not_sent: str | None = None
+    not_sent_by: str | None = None  # GuardRefused | BudgetExceeded
 
     @property
     def ok(self) -> bool:
@@ -53,6 +59,8 @@ class Outcome:
         return " ".join(self._summary().split())
 
     def _summary(self) -> str:
+        if self.not_sent:
+            return f"not sent: {self.not_sent}"
         if self.connection_error:
             return f"connection failed: {self.connection_error}"
         if self.refused_by_client:
@@ -160,6 +168,15 @@ def wire_json(params: dict) -> bytes:
     return json.dumps(params, default=_wire_default, ensure_ascii=False).encode()
 
 
+@functools.lru_cache(maxsize=1)
+def _local_refusals() -> tuple[type[BaseException], ...]:
+    """What a real-account run raises instead of sending (contracts.safety.REFUSALS); imported late because
+    contracts.safety builds on the contract data, which builds on this module's neighbours."""
+    from contracts.safety import REFUSALS
+
+    return REFUSALS
+
+
 class Api:
     """A botocore client of the target plus recording; built by contracts.targets.Target.api()."""
 
@@ -169,6 +186,9 @@ class Api:
         self.account = account
         self.trace = trace
         self.listeners: list[Callable[[Call], None]] = []  # told of every call (e.g. the cleanup ledger)
+        # Checks a request sent as hand-made JSON (raw=True), which botocore's event handlers never see as
+        # parameters: a real-account run's guard (it raises one of contracts.safety.REFUSALS to refuse).
+        self.raw_guard: Callable[[str, dict], None] | None = None
         self._wire = _WireCapture()
         self._wire.clear()
         events = client.meta.events
@@ -203,7 +223,12 @@ class Api:
                 raise ValueError("raw=True needs an Api without client-side validation (validate=False)")
             self._wire.override = wire_json(params)
         try:
+            if raw and self.raw_guard is not None:
+                self.raw_guard(operation, params)
             parsed = method(**({} if raw else dict(params)))
+        except _local_refusals() as error:
+            outcome.not_sent = REDACTOR.scrub(str(error))
+            outcome.not_sent_by = type(error).__name__
         except botocore.exceptions.ParamValidationError as error:
             outcome.client_error = f"ParamValidationError: {error}"
         except botocore.exceptions.ClientError as error:

@@ -18,6 +18,7 @@ COMMANDS = {
     "serve": ("invoicing_mock.server", "serve the Invoicing emulator over HTTP"),
     "diff": ("contracts.drift", "semantic diff and changelog of two Invoicing service models"),
     "coverage": ("contracts.coverage", "which model constraints the invalid-request strategies violate"),
+    "mutants": ("contracts.mutants", "run the suite against each planted-fault variant: mutation score, time to kill"),
     "sweep": ("contracts.sweep", "delete what real-account runs created (from their ledgers or tags)"),
 }
 
@@ -54,4 +55,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run as `python -m contracts.cli`, this file is `__main__`; subcommands import `contracts.cli`, so dispatch
+    # through that one module to share its UsageError class.
+    from contracts.cli import main as dispatch
+
+    sys.exit(dispatch())

@@ -8,13 +8,15 @@ could not tell), 2 for bad input.
 
 `--false-alarms N` runs the correct emulator N times with different seeds instead: exit 1 on any violation.
 
-Isolation: every run is its own process (`python -m contracts.cli run ...`), so no Hypothesis state, settings
-profile, check listener or emulator leaks from one variant into the next. Inside that process this module is
-loaded as a pytest plugin as well (PYTEST_ADDOPTS="-p contracts.mutants"): it notes when the first
-ContractViolation is raised (before Hypothesis minimises it), which is the "time to first failure", and writes
-that to a probe file. A mutant run stops at the first failing test (`-x`): one kill is enough.
+Isolation: every run is its own process (`invoicing-contracts run ...`, started as the console script does),
+so no Hypothesis state, settings profile, check listener or emulator leaks from one variant into the next.
+Inside that process this module is loaded as a pytest plugin as well (PYTEST_ADDOPTS="-p contracts.mutants"):
+it notes when the first ContractViolation is raised (before Hypothesis minimises it), the "time to first
+failure", and writes it to a probe file. A mutant run stops at the first failing test (`-x`): one kill is enough.
 Runs use no example database (`--example-db none`): a kill must come from this run's search, not from replaying
-a failure found earlier. Seeds are printed, so any row can be repeated exactly:
+a failure found earlier. A run minimises its failure for at most `--shrink-seconds` (default 10; the ci profile
+allows 60, which would dominate the catalogue's time): verdicts and times to first failure do not depend on it.
+Seeds are printed, so any row can be repeated exactly:
 `invoicing-contracts run --mock-backend invoicing_mock.mutants:NAME --seed N --example-db none`.
 """
 
@@ -135,7 +137,9 @@ class Run:
     detail: str = ""
 
     def command(self, profile: str) -> list[str]:
-        return [sys.executable, "-m", "contracts.cli", "run", "--mock-backend", self.spec, "--profile", profile,
+        # As the console script does (`python -m contracts.cli` would load cli.py twice, as __main__ too).
+        return [sys.executable, "-c", "import sys; from contracts.cli import main; sys.exit(main())", "run",
+                "--mock-backend", self.spec, "--profile", profile,
                 "--seed", str(self.seed), "--example-db", "none", "--report-dir", self.report_dir, "--quiet"]
 
     @property
@@ -329,7 +333,7 @@ def main(args: argparse.Namespace) -> int:
             print(f"{variant.name:<32} {variant.fault}  [{variant.expected}]")
         return EXIT_OK
     seed = args.seed if args.seed is not None else secrets.randbelow(2 ** 31)
-    report_dir = Path(args.report_dir)
+    report_dir = Path(args.report_dir).resolve()  # children run in the project root
     if args.false_alarms is not None:
         return false_alarms(args, seed, report_dir)
     variants = chosen_variants(args.variants)
@@ -409,6 +413,20 @@ def false_alarms(args: argparse.Namespace, seed: int, report_dir: Path) -> int:
                     "passed": len(done) - len(bad), "seconds": elapsed, "run_details": [asdict(r) for r in done]})
     print(f"summary: {report_dir / 'false-alarms.json'}")
     return EXIT_OK if not bad else EXIT_VIOLATED
+
+
+def run_cli(argv: list[str]) -> int:
+    """`invoicing-contracts mutants ARGV...` in this process (for scripts and the benchmarks): a usage error is
+    printed as one line and returns 2, as the CLI does."""
+    from contracts.cli import UsageError
+
+    parser = argparse.ArgumentParser(prog="invoicing-contracts mutants", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    try:
+        return main(parser.parse_args(argv))
+    except UsageError as error:
+        print(f"invoicing-contracts mutants: {error}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 def _write_summary(path: Path, data: dict) -> None:

@@ -307,6 +307,7 @@ class Results:
         self.meta: dict[str, Any] = {}
         self.tests: list[dict] = []  # pytest outcomes: nodeid, operation, outcome, duration
         self.connection_errors: list[str] = []
+        self._units: set[int] = set()  # the examples (state-machine steps) in which any check ran
 
     # listener signature of contracts.checks.CheckRegistry
     def record(self, operation: str, prop: str, check: str, passed: bool) -> None:
@@ -314,6 +315,7 @@ class Results:
             cell = self.cells[(operation, prop)]
             cell.checks_run += 1
             cell.passed += passed
+            self._units.add(TRACE.unit)
             if cell.last_unit != TRACE.unit:
                 cell.last_unit = TRACE.unit
                 cell.examples += 1
@@ -405,7 +407,7 @@ class Results:
             "errors": verdicts["error"],
             "not_run": verdicts["not run"],
             "violations": len(self.violations),
-            "examples_run": sum(cell.examples for cell in self.cells.values()),
+            "examples_run": len(self._units),
             "checks_run": sum(cell.checks_run for cell in self.cells.values()),
         }
 
@@ -440,6 +442,19 @@ def write_junit(results: Results, path: Path) -> None:
     for key in ("target", "profile", "seed", "botocore", "hypothesis"):
         if key in results.meta:
             ET.SubElement(props, "property", name=key, value=str(results.meta[key]))
+    for key, value in sorted((results.meta.get("faults") or {}).items()):
+        ET.SubElement(props, "property", name=f"faults.{key}", value=_property_value(value))
+    drift = results.meta.get("drift")
+    if drift:
+        ET.SubElement(props, "property", name="drift.gate", value=drift["gate"])
+        for number, failure in enumerate(drift["gate_failures"], 1):
+            ET.SubElement(props, "property", name=f"drift.gate_failure.{number}", value=failure)
+    real = results.meta.get("real_account")
+    if real:
+        for key in ("account", "region", "run_id", "ledger"):
+            ET.SubElement(props, "property", name=f"real_account.{key}", value=str(real[key]))
+        for key in ("created", "removed_at_cleanup", "left_behind"):
+            ET.SubElement(props, "property", name=f"real_account.{key}", value=str(len(real[key])))
     for (op, prop), cell in sorted(results.cells.items()):
         title = PROPERTIES[prop].label if prop in PROPERTIES else prop
         case = ET.SubElement(suite, "testcase", classname=f"invoicing.{op}", name=title)
@@ -457,8 +472,48 @@ def write_junit(results: Results, path: Path) -> None:
     path.write_text(REDACTOR.scrub(ET.tostring(suite, encoding="unicode", xml_declaration=True)) + "\n")
 
 
+def _property_value(value: Any) -> str:
+    return json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else str(value)
+
+
+def real_account_markdown(real: dict | None) -> list[str]:
+    """Where an aws run went and what it left (contracts.safety.RealAccountRun.summary())."""
+    if not real:
+        return []
+    out = ["## Real account", "",
+           f"Account **{real['account']}** ({real['caller_arn']}), region **{real['region']}**"
+           + (f", endpoint {real['endpoint_url']}" if real.get("endpoint_url") else "")
+           + f"; run `{real['run_id']}`, ledger `{real['ledger']}`"
+           + ("; read-only" if real.get("read_only") else f"; resource budget {real['resource_budget']}") + ".",
+           "",
+           f"- created: {len(real['created'])}; deleted by the suite: {len(real['deleted_by_run'])}; removed at "
+           f"cleanup: {len(real['removed_at_cleanup'])}; **left behind: {len(real['left_behind'])}**; writes the "
+           f"guard kept back: {real['guard_refusals']}" + ("; the run was interrupted" if real.get("interrupted")
+                                                          else ""),
+           ""]
+    if real["created"]:
+        out += ["| created | ARN |", "|---|---|"] + [f"| {c['type']} | {c['arn']} |" for c in real["created"]] + [""]
+    for item in real["left_behind"]:
+        out.append(f"- LEFT BEHIND: {json.dumps(item, sort_keys=True, default=str)}")
+    if real["left_behind"]:
+        out += ["", f"Sweep them: `invoicing-contracts sweep --ledger {real['ledger']} --allow-real-account`", ""]
+    return out
+
+
+def drift_markdown(drift: dict | None) -> list[str]:
+    """The model-drift section: the changelog from the snapshot to the installed model, and the gate."""
+    if not drift:
+        return []
+    body = drift["markdown"].strip().splitlines()
+    # The changelog's own headings sit one level below this section's.
+    body = ["#" + line if line.startswith("## ") or line.startswith("### ") else line for line in body]
+    return ["## Model drift", "", f"The installed model ({drift['installed']}) against the {drift['snapshot']} "
+            f"the contracts were written for.", ""] + body + [""]
+
+
 def behaviour_markdown(results: Results) -> str:
     from contracts.checks import PROPERTIES
+    from contracts.faults_report import markdown_section
 
     meta = results.meta
     summary = results.summary()
@@ -466,6 +521,7 @@ def behaviour_markdown(results: Results) -> str:
         "# Invoicing API: observed behaviour",
         "",
         f"Target **{meta.get('target', '?')}**"
+        + (f" account {meta['account']}" if meta.get("account") else "")
         + (f" ({meta['endpoint_url']})" if meta.get("endpoint_url") else "")
         + f", profile **{meta.get('profile', '?')}**, seed {meta.get('seed', 'random')}, "
         f"botocore {meta.get('botocore', '?')}, Hypothesis {meta.get('hypothesis', '?')}; "
@@ -478,6 +534,11 @@ def behaviour_markdown(results: Results) -> str:
         "Members the model marks sensitive are shown as placeholders of the same length and shape.",
         "",
     ]
+    if meta.get("contract_error"):
+        out += ["## The contracts could not be checked", "", "```text", meta["contract_error"], "```", ""]
+    out += real_account_markdown(meta.get("real_account"))
+    out += drift_markdown(meta.get("drift"))
+    out += markdown_section(meta.get("faults"))
     for op, props in results.by_operation().items():
         out += [f"## {op}", "", "| property | examples | verdict |", "|---|---:|---|"]
         for prop, cell in props.items():

@@ -6,8 +6,11 @@ Kept out of tests/ so later suites (faults and concurrency, real accounts, mutan
 from __future__ import annotations
 
 import datetime as _dt
+import json
+import time
+import uuid
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import pytest
 
@@ -162,6 +165,93 @@ class SecretVault:
         return Params(walk(dict(params), shape, ""))
 
 
+class Settling:
+    """Eventual consistency of a real service: a read straight after a write may show the state before it.
+
+    Every successful write of a token-bearing operation leaves an expectation on its resource (live and showing
+    the request's members, or gone); a read or a listing that does not meet it yet is repeated, a bounded number
+    of times with a growing pause, until it does. Only targets that ask for it (`Target.read_retries`, the real
+    account) get retries: against the emulator a stale read is a bug to report, not to wait out."""
+
+    def __init__(self, contract: Contract, retries: int, delay: float, sleep: Callable[[float], None] = time.sleep):
+        self.contract = contract
+        self.retries = retries
+        self.delay = delay
+        self.sleep = sleep
+        self.expected: dict[str, tuple[str, dict, str | None]] = {}  # ARN -> ("live"|"gone", shown, account)
+        self.listed: dict[str, tuple[str, str, str | None]] = {}  # ARN -> ("live"|"gone", kind, account)
+        self.waited = 0  # reads repeated, for the report
+        self._tokens: set[tuple] = set()  # (operation, token, account) of successful calls
+
+    def observe(self, call: Call) -> None:
+        entry = self.contract.operations.get(call.operation)
+        if not self.retries or entry is None or not call.outcome.ok:
+            return
+        token = call.params.get(entry.token_member)
+        if token is None:  # botocore filled it in: a later replay passes it explicitly
+            try:
+                token = json.loads(call.outcome.sent_body or b"{}").get(entry.token_member)
+            except (ValueError, AttributeError):
+                token = None
+        if token is not None:
+            if (call.operation, token, call.account) in self._tokens:
+                return  # a replay answers with the first result and has no effect to wait for
+            self._tokens.add((call.operation, token, call.account))
+        if entry.effect == "create":
+            arn = (call.outcome.response or {}).get(entry.response_identifier)
+        else:
+            arn = call.params.get(entry.resource.identifier)
+        if not isinstance(arn, str):
+            return
+        skip = {entry.token_member, entry.resource.identifier}
+        if entry.effect == "delete":
+            self.expected[arn] = ("gone", {}, call.account)
+            self.listed[arn] = ("gone", entry.resource.kind, call.account)
+            return
+        shown = {} if entry.effect == "action" else {k: v for k, v in call.params.items() if k not in skip}
+        self.expected[arn] = ("live", shown, call.account)
+        if entry.effect == "create":
+            self.listed[arn] = ("live", entry.resource.kind, call.account)
+
+    def read_settled(self, resource: Resource, arn: str, outcome: Outcome) -> bool:
+        expectation = self.expected.get(arn)
+        if expectation is None:
+            return True
+        state, shown, _account = expectation
+        if state == "gone":
+            done = not outcome.ok
+        elif not outcome.ok:
+            done = outcome.error_code != "ResourceNotFoundException"  # other refusals are not staleness
+        else:
+            from contracts.checks import first_mismatch
+
+            view = read_view(resource, outcome)
+            # What the read can show at all: never the token or the tags, and no secret (a sensitive member is
+            # written, not read back).
+            readable = _view_members(resource) - sensitive_member_names()
+            done = all(first_mismatch(comparable(v), comparable(view[k]), k) is None if k in view
+                       else v in ("", [], {}, None)  # an empty value may simply not be shown
+                       for k, v in shown.items() if k in readable)
+        if done:
+            self.expected.pop(arn, None)
+        return done
+
+    def list_settled(self, resource: Resource, account: str | None, items: dict) -> bool:
+        pending = [(arn, state) for arn, (state, kind, owner) in self.listed.items()
+                   if kind == resource.kind and owner == account]
+        done = True
+        for arn, state in pending:
+            if (arn in items) == (state == "live"):
+                self.listed.pop(arn, None)
+            else:
+                done = False
+        return done
+
+    def pause(self, attempt: int) -> None:
+        self.waited += 1
+        self.sleep(min(self.delay * 2 ** attempt, 8.0))
+
+
 @dataclass
 class Suite:
     """One run of the contract suite against one started target."""
@@ -172,12 +262,16 @@ class Suite:
     profile: str = "dev"
     contract: Contract = field(default_factory=load)
     extra_hints: dict[str, list] = field(default_factory=dict)
+    # How many examples: contracts.runner.PROFILES[profile], or the real-account sizes for --target aws.
+    sizing: Any = None
 
     def __post_init__(self) -> None:
         self.unreachable_guard = None  # called with every Call; raises TargetLost when the target is gone
         self.ledger = Ledger(self.contract)
+        self.settling = Settling(self.contract, self.target.read_retries, self.target.read_retry_delay)
         self._apis: dict[tuple, Api] = {}
         self.fixture_arns: tuple[str, ...] = ()
+        self._shared_fixtures: dict[str, tuple[str, Call]] = {}  # kind -> (ARN, the create call)
         secret_names = sensitive_member_names()
         self.vault = SecretVault({k: v for k, v in self.extra_hints.items() if k in secret_names})
         # Hints take hashable values only (strategies are cached per Hints).
@@ -189,13 +283,26 @@ class Suite:
         if key not in self._apis:
             api = self.target.api(account=account, validate=validate)
             api.listeners.append(self.ledger.observe)
+            api.listeners.append(self.settling.observe)
+            api.listeners.append(self._count_unsent)
             if self.unreachable_guard is not None:
                 api.listeners.append(self.unreachable_guard)
             self._apis[key] = api
         return self._apis[key]
 
+    def _count_unsent(self, call: Call) -> None:
+        if call.outcome.not_sent_by:
+            counts = self.results.meta.setdefault("not_sent", {})
+            counts[call.outcome.not_sent_by] = counts.get(call.outcome.not_sent_by, 0) + 1
+
     def check(self, name: str, operation: str, *args: Any, as_property: str | None = None, **kwargs: Any) -> None:
-        """Run a registered check; `as_property` files it under another property (the rule's, in a machine)."""
+        """Run a registered check; `as_property` files it under another property (the rule's, in a machine).
+
+        A check about a request the real-account guard or budget kept back is not run: the target never saw it."""
+        if any(isinstance(a, Outcome) and a.not_sent for a in (*args, *kwargs.values())):
+            self.observe(operation, "checks skipped because a request was",
+                         "not sent (real-account guard or resource budget)")
+            return
         ctx = CheckContext(operation, contract=self.contract, live=self.ledger.arns(), as_property=as_property)
         CHECKS.run(name, ctx, *args, **kwargs)
 
@@ -214,13 +321,79 @@ class Suite:
     def selected(self, operation: str) -> bool:
         return operation in self.operations
 
+    # -- fixtures ----------------------------------------------------------------------------------------------
+    def fixture(self, kind: str, make: Callable[[], dict]) -> str | None:
+        """A live resource of `kind` to aim requests at, created from `make()` (recorded as a setup call); None
+        when a real-account run may not create it (read-only, or over its resource budget).
+
+        Where the target shares fixtures (a real account: every create counts against the resource budget), the
+        one made earlier is reused for as long as it lives; otherwise each call creates one."""
+        from contracts import validate_request
+
+        shared = self._shared_fixtures.get(kind)
+        if self.target.shares_fixtures and shared and shared[0] in self.ledger.live:
+            self.api().trace.add(shared[1], setup=True)
+            return shared[0]
+        create = next(op for op in self.contract.operations.values()
+                      if op.resource.kind == kind and op.effect == "create")
+        params = self.prepare(create.name, make())
+        problems = validate_request(create.name, params)
+        if problems:
+            raise AssertionError(f"the fixture request for {kind} no longer fits the model: {problems}")
+        params = Params({**params, create.token_member: str(uuid.uuid4())})
+        outcome = self.api().call(create.name, params, note=f"setup: a live {kind} to aim at", record="setup")
+        if outcome.not_sent:  # a read-only or out-of-budget real-account run: requests aim at nothing live
+            self.observe(create.name, f"a live {kind} for the stateless requests to aim at was",
+                         f"not sent ({outcome.not_sent_by})")
+            return None
+        if not outcome.ok:
+            raise AssertionError(f"could not create the fixture {kind}: {outcome.summary()}")
+        arn = outcome.response[create.response_identifier]
+        self.read(self.contract.resources[kind], arn)  # settled before requests aim at it
+        call = next(c for c in reversed(self.api().trace.calls) if c.outcome is outcome)
+        self._shared_fixtures[kind] = (arn, call)
+        return arn
+
+    def shared_fixture_arns(self) -> frozenset[str]:
+        """Fixtures kept across tests (the per-test cleanup leaves them to the end of the session)."""
+        if not self.target.shares_fixtures:
+            return frozenset()
+        return frozenset(arn for arn, _call in self._shared_fixtures.values())
+
     # -- reads -------------------------------------------------------------------------------------------------
     def read(self, resource: Resource, arn: str, *, account: str | None = None, note: str = "",
              record: bool = False) -> Outcome:
-        return self.api(account=account).call(resource.read, {resource.identifier: arn}, note=note, record=record)
+        """The read operation's answer for `arn`; on a target that is only eventually consistent, repeated (a
+        bounded number of times) until it shows the last write this suite made to `arn`."""
+        api = self.api(account=account)
+        params = {resource.identifier: arn}
+        outcome = api.call(resource.read, params, note=note, record=False)
+        for attempt in range(self.settling.retries):
+            if self.settling.read_settled(resource, arn, outcome):
+                break
+            self.settling.pause(attempt)
+            outcome = api.call(resource.read, params, note=note, record=False)
+        if record:
+            api.trace.add(Call(resource.read, params, outcome, account=account, note=note),
+                          setup=record == "setup")
+        return outcome
 
     def listed(self, resource: Resource, *, account: str | None = None) -> tuple[dict[str, dict], Outcome | None]:
-        """Every resource List shows (ARN -> item), following NextToken; (partial, failing outcome) on error."""
+        """Every resource List shows (ARN -> item), following NextToken; (partial, failing outcome) on error.
+
+        On an eventually consistent target the listing is repeated until it shows the suite's recent creates
+        and deletes; on a shared one (a real account), resources the run did not create are left out."""
+        items, failed = self._list_once(resource, account)
+        for attempt in range(self.settling.retries):
+            if failed is not None or self.settling.list_settled(resource, account, items):
+                break
+            self.settling.pause(attempt)
+            items, failed = self._list_once(resource, account)
+        if self.target.shares_fixtures:
+            items = {arn: item for arn, item in items.items() if not self.target.foreign(arn)}
+        return items, failed
+
+    def _list_once(self, resource: Resource, account: str | None) -> tuple[dict[str, dict], Outcome | None]:
         api = self.api(account=account)
         items: dict[str, dict] = {}
         params: dict[str, Any] = {}
@@ -235,6 +408,14 @@ class Suite:
                 return items, None
             params["NextToken"] = token
         return items, None
+
+
+def _view_members(resource: Resource) -> frozenset[str]:
+    """The members the read operation shows of a resource (inside its holder member, if it has one)."""
+    shape = service_model().operation_model(resource.read).output_shape
+    if resource.read_member and shape is not None:
+        shape = shape.members.get(resource.read_member)
+    return frozenset(shape.members) if shape is not None and shape.type_name == "structure" else frozenset()
 
 
 def read_view(resource: Resource, outcome: Outcome) -> dict:

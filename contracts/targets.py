@@ -1,4 +1,4 @@
-"""Where the suite sends its requests: `mock` (in-process emulator), `endpoint` (any URL), `aws` (refused for now).
+"""Where the suite sends its requests: `mock` (in-process emulator), `endpoint` (any URL), `aws` (a real account).
 
 - mock: `invoicing_mock.mock_invoicing` with a fresh emulator backend per start; nothing touches the network.
   `backend_factory` (or `--mock-backend module:attr`) swaps in another backend, e.g. an emulator variant with a
@@ -8,7 +8,11 @@
   by the access key id (a 12-digit key id is that account, as `invoicing-contracts serve` reads it), so `serve`
   and `run --target endpoint` work together with no configuration; `"credentials": "environment"` in the target
   config uses the default credential chain instead (one account only).
-- aws: refused (exit code 3) until the guarded real-account mode exists.
+- aws: a real account, only inside the guarded real-account run of contracts.safety (`run --target aws` clears
+  the account, keeps the ledger and cleans up; see docs/real-account.md). Its clients carry the write guard, the
+  resource budget, the rate limit and the throttling backoff; it reads until its writes show (eventual
+  consistency), shares fixtures between tests (every create counts against the budget), and leaves resources
+  the run did not create out of every listing.
 
 The organisation (payer and members) comes from `--accounts PAYER,MEMBER,...` or a JSON target config
 (`--target-config FILE`), defaulting to invoicing_mock.DEFAULT_ORGANIZATION.
@@ -125,6 +129,9 @@ class Target:
     """A started target hands out recording Apis: `api(account=None, validate=True)`."""
 
     kind = "?"
+    read_retries = 0  # repeated reads until a write shows (contracts.suite.Settling); 0: reads are consistent
+    read_retry_delay = 0.5  # seconds before the first repeat (doubling)
+    shares_fixtures = False  # fixtures live across tests, and listings leave out what the run did not create
 
     def __init__(self, config: TargetConfig):
         from invoicing_mock import DEFAULT_ORGANIZATION
@@ -199,6 +206,27 @@ class Target:
 
     def probe(self) -> None:
         """Raise TargetError if the target does not answer at all (any HTTP answer will do)."""
+
+    @property
+    def receiver(self) -> str:
+        """An account fixtures may name as an invoice receiver."""
+        return self.payer
+
+    def unit_name(self, name: str) -> str:
+        """An invoice-unit name for a resource the suite makes itself (a real-account run prefixes its own)."""
+        return name
+
+    def effective_params(self, operation: str, params: dict) -> dict:
+        """`params` as the target's clients will send them (a real-account run adds its tags to creates)."""
+        return dict(params)
+
+    def foreign(self, arn: str) -> bool:
+        """Whether `arn` is a resource someone other than this run created (only a shared target knows)."""
+        return False
+
+    def finish(self) -> dict[str, Any]:
+        """Called once the suite is done with the target: what the reports should add about it."""
+        return {}
 
     def validation_code(self, account: str, arn: str) -> str | None:
         """The code the last SendProcurementPortalValidation issued for `arn`, when the target lets us know it."""
@@ -304,20 +332,114 @@ class EndpointTarget(Target):
         return {**super().describe(), "endpoint_url": self.url}
 
 
-def refuse_aws() -> None:
-    raise TargetError(
-        "--target aws is refused: running against a real account needs the guarded real-account mode "
-        "(explicit opt-in, account allowlist, cleanup ledger), which is not available yet; use --target mock, "
-        "or --target endpoint against a staging service"
-    )
+class AwsTarget(Target):
+    """A real account, inside the real-account run `run --target aws` started (contracts.safety.current_run())."""
+
+    kind = "aws"
+    read_retries = 6  # about 16 s at most for a write to show
+    shares_fixtures = True
+    # Invoice-unit names drawn per run: all carry the run's prefix, so a sweep finds a create whose answer was lost.
+    UNIT_NAMES = 24
+
+    def __init__(self, config: TargetConfig):
+        from contracts import safety
+
+        real = safety.current_run()
+        if real is None:
+            raise TargetError(
+                "--target aws runs only inside `invoicing-contracts run --target aws`, which clears the account "
+                f"first ({safety.OPT_IN_FLAG}, {safety.OPT_IN_ENV}=1, an allowlist checked against STS) and "
+                "cleans up after itself; pytest alone cannot start it")
+        self.real = real
+        config.region = real.clearance.region
+        config.payer = real.clearance.account
+        config.members = ()
+        config.credentials = "environment"  # the caller's own; the suite cannot act as another account
+        config.other_account = None
+        config.endpoint_url = real.clearance.endpoint_url
+        config.hints = {**self.hints_for(real), **config.hints}
+        super().__init__(config)
+        # Hints (and so every account the strategies draw) come from the run's account pool only: the guard
+        # refuses any other account, the caller's included.
+        self.members = real.pool.accounts
+        self._tags: dict[str, bool] = {}  # ARN -> created by someone else (their tags do not change owner)
+        self._tag_reader = None
+
+    @classmethod
+    def hints_for(cls, real) -> dict[str, list]:
+        """Invoice-unit names carry the run's prefix. (ResourceTags need no hint: valid lists are drawn with at
+        most strategies._compile.LIST_EXTRA items, so the run's own tags always fit the model's 200; a request
+        they would not fit is refused by the guard, unsent.)"""
+        return {"Name": [real.identity.unit_name(f"u{i:02d}") for i in range(cls.UNIT_NAMES)]}
+
+    def start(self) -> "AwsTarget":
+        super().start()
+        REPRODUCTION.endpoint_url = self.config.endpoint_url
+        return self
+
+    @property
+    def receiver(self) -> str:
+        pool = self.real.pool
+        return (pool.receivers or pool.accounts or (self.payer,))[0]
+
+    def api(self, *, account: str | None = None, validate: bool = True) -> Api:
+        api = super().api(account=account, validate=validate)
+        api.raw_guard = self.real.guard.check_raw  # hand-made JSON passes the guard too
+        return api
+
+    def client(self, *, account: str | None = None, validate: bool = True):
+        if account not in (None, self.payer):
+            raise TargetError(f"cannot call as account {account}: a real-account run uses the caller's credentials")
+        return self.real.client(config=Config(
+            retries={"mode": "standard", "total_max_attempts": 1},  # throttling is retried by the run's backoff
+            parameter_validation=validate,
+            connect_timeout=10,
+            read_timeout=60,
+        ))
+
+    def unit_name(self, name: str) -> str:
+        return self.real.identity.unit_name(name)
+
+    def effective_params(self, operation: str, params: dict) -> dict:
+        from contracts.contract import load
+
+        out = dict(params)
+        entry = load().operations.get(operation)
+        if entry is not None and entry.effect == "create" and out.get("ResourceTags") is None:
+            out["ResourceTags"] = []  # omitted and empty are the same request once the run's tags are added
+        return out
+
+    def foreign(self, arn: str) -> bool:
+        from contracts.ledger import TAG_RUN
+
+        if arn in self.real.guard.created:
+            return False
+        if arn not in self._tags:
+            if self._tag_reader is None:
+                self._tag_reader = self.real.client()  # rate-limited like every call of the run
+            try:
+                tags = self._tag_reader.list_tags_for_resource(ResourceArn=arn).get("ResourceTags", [])
+            except botocore.exceptions.ClientError:
+                tags = []
+            self._tags[arn] = not any(t.get("Key") == TAG_RUN and t.get("Value") == self.real.identity.run_id
+                                      for t in tags)
+        return self._tags[arn]
+
+    def finish(self) -> dict[str, Any]:
+        """Delete what the run made (the ledger's way, as sweep does) before the reports say what is left."""
+        self.real.finish(out=self.real.messages)
+        return {"real_account": self.real.summary()}
+
+    def describe(self) -> dict[str, Any]:
+        return {**self.real.describe(), "payer": self.payer, "members": list(self.members)}
 
 
 def build(config: TargetConfig) -> Target:
-    """The Target for `config` (not started). ConfigError for bad input, TargetError for aws."""
+    """The Target for `config` (not started). ConfigError for bad input, TargetError when it cannot be used."""
     if config.kind not in TARGETS:
         raise ConfigError(f"unknown target {config.kind!r}; choose one of: {', '.join(TARGETS)}")
     if config.kind == "aws":
-        refuse_aws()
+        return AwsTarget(config)
     if config.kind == "endpoint":
         return EndpointTarget(config)
     return MockTarget(config)

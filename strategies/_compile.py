@@ -66,6 +66,12 @@ def truncate_ms(value: _dt.datetime) -> _dt.datetime:
     return value.replace(microsecond=value.microsecond // 1000 * 1000)
 
 
+# Built strategies, by (hints, shape, member name, stack). Shapes are keyed by identity: botocore caches them
+# per loaded model, and invalid requests and mutations ask again for the same nodes at every draw.
+# The path is not in the key: it only names the place in a Contradiction, and contradictions are not cached.
+_built: dict[tuple, st.SearchStrategy] = {}
+
+
 class Compiler:
     """Builds valid-value strategies; `hints` narrow vague members (accounts, ARNs) to what the target knows."""
 
@@ -74,6 +80,13 @@ class Compiler:
 
     def valid(self, shape: Shape, member_name: str | None = None, stack: tuple[str, ...] = (),
               path: str = "") -> st.SearchStrategy:
+        key = (self.hints, shape, member_name, stack)
+        built = _built.get(key)
+        if built is None:
+            built = _built[key] = self._build(shape, member_name, stack, path)
+        return built
+
+    def _build(self, shape: Shape, member_name: str | None, stack: tuple[str, ...], path: str) -> st.SearchStrategy:
         hinted = hinted_values(shape, member_name, self.hints)
         if hinted is not None:
             return st.sampled_from(hinted)

@@ -131,54 +131,53 @@ def mutation_strategy(root: Shape, params: dict, compiler: Compiler) -> st.Searc
     sites = mutation_sites(root, params, compiler.hints)
     if not sites:
         raise ValueError("no field of these params can change while the request stays valid")
-    return st.sampled_from(sites).flatmap(lambda site: _apply(site, root, params, compiler))
+    return st.sampled_from(sites).flatmap(lambda site: _mutated(site, params, compiler))
 
 
-def _apply(site: _Site, root: Shape, params: dict, compiler: Compiler) -> st.SearchStrategy[Mutation]:
-    @st.composite
-    def draw(data):
-        new = copy.deepcopy(params)
-        parent, key, node = None, None, new
-        for step in site.steps:
-            parent, key, node = node, step, node[step]
-        if site.kind == "omit":
-            del node[site.member]
-            text = f"omitted {site.path}"
-        elif site.kind == "add":
-            node[site.member] = data(compiler.valid(site.shape, site.member, (), site.path))
-            text = f"added {site.path}"
-        elif site.kind == "explicit":
-            node[site.member] = _explicit_default(site.shape)
-            text = f"sent {site.path} explicitly as {node[site.member]!r} instead of omitting it"
-        elif site.kind == "change":
-            old = node
-            new_value = data(_other_value(site.shape, site.member, compiler, site.path, old))
-            if parent is None:
-                raise AssertionError("a scalar at the top level")
-            parent[key] = new_value
-            text = f"changed {site.path}"
-        elif site.kind == "reorder":
-            original = list(node)
-            node[:] = data(st.permutations(original).filter(lambda p: p != original))
-            text = f"reordered {site.path}"
-        elif site.kind == "append":
-            item = compiler.valid(site.shape.member, None, (), site.path + "[]")
-            if hinted_values(site.shape.member, None, compiler.hints) is not None:
-                item = item.filter(lambda v: v not in node)  # hinted identities stay unique
-            node.append(data(item))
-            text = f"appended an item to {site.path}"
-        elif site.kind == "remove-item":
-            index = data(st.integers(0, len(node) - 1))
-            del node[index]
-            text = f"removed {site.path}[{index}]"
-        elif site.kind == "add-key":
-            k = data(compiler.valid(site.shape.key, None, (), site.path).filter(lambda k: k not in node))
-            node[k] = data(compiler.valid(site.shape.value, None, (), site.path))
-            text = f"added {site.path}[{quote_path_key(k)}]"
-        else:  # remove-key
-            k = data(st.sampled_from(sorted(node)))
-            del node[k]
-            text = f"removed {site.path}[{quote_path_key(k)}]"
-        return Mutation(site.path, new, text, site.kind)
-
-    return draw()
+# Defined once at module level: Hypothesis reads a composite's source each time one is defined, and a
+# mutation strategy is built per drawn site.
+@st.composite
+def _mutated(data, site: _Site, params: dict, compiler: Compiler) -> Mutation:
+    new = copy.deepcopy(params)
+    parent, key, node = None, None, new
+    for step in site.steps:
+        parent, key, node = node, step, node[step]
+    if site.kind == "omit":
+        del node[site.member]
+        text = f"omitted {site.path}"
+    elif site.kind == "add":
+        node[site.member] = data(compiler.valid(site.shape, site.member, (), site.path))
+        text = f"added {site.path}"
+    elif site.kind == "explicit":
+        node[site.member] = _explicit_default(site.shape)
+        text = f"sent {site.path} explicitly as {node[site.member]!r} instead of omitting it"
+    elif site.kind == "change":
+        old = node
+        new_value = data(_other_value(site.shape, site.member, compiler, site.path, old))
+        if parent is None:
+            raise AssertionError("a scalar at the top level")
+        parent[key] = new_value
+        text = f"changed {site.path}"
+    elif site.kind == "reorder":
+        original = list(node)
+        node[:] = data(st.permutations(original).filter(lambda p: p != original))
+        text = f"reordered {site.path}"
+    elif site.kind == "append":
+        item = compiler.valid(site.shape.member, None, (), site.path + "[]")
+        if hinted_values(site.shape.member, None, compiler.hints) is not None:
+            item = item.filter(lambda v: v not in node)  # hinted identities stay unique
+        node.append(data(item))
+        text = f"appended an item to {site.path}"
+    elif site.kind == "remove-item":
+        index = data(st.integers(0, len(node) - 1))
+        del node[index]
+        text = f"removed {site.path}[{index}]"
+    elif site.kind == "add-key":
+        k = data(compiler.valid(site.shape.key, None, (), site.path).filter(lambda k: k not in node))
+        node[k] = data(compiler.valid(site.shape.value, None, (), site.path))
+        text = f"added {site.path}[{quote_path_key(k)}]"
+    else:  # remove-key
+        k = data(st.sampled_from(sorted(node)))
+        del node[k]
+        text = f"removed {site.path}[{quote_path_key(k)}]"
+    return Mutation(site.path, new, text, site.kind)

@@ -8,6 +8,13 @@ match), one top-level single-character repeat is *stretched* by cycling a few ch
 at its position: a 1025-character token costs a handful of draws. Lookarounds and anchors are not generated:
 the final `fullmatch` check (a filter that rarely rejects) enforces them.
 
+Cost: everything that depends only on the pattern is done once per pattern, not per draw. The parsed pattern
+is compiled (lazily, at the first draw, so an unsupported construct still fails at draw time) into a `_Program`
+whose character-class nodes already hold their strategies; the strategies returned for given bounds are
+cached; the `st.composite` functions are defined once at module level (Hypothesis inspects a composite's
+source each time one is defined: milliseconds each). A compiled program makes exactly the draws the parsed
+tree would, in the same order, so a given choice sequence still gives the same value.
+
 Misfits, relative to Smithy's unanchored reading (`search`) and the whole-value reading (`fullmatch`):
 - `violating()`: nothing matches anywhere, so it fails under both readings (a real "pattern" violation);
 - `ambiguous()`: matches somewhere but not as a whole; readings disagree, so it documents, never fails.
@@ -92,6 +99,14 @@ class PatternStrings:
         self.width = _width(self.parsed)
         self.dotall = bool(self.parsed.state.flags & re.DOTALL)
         self.stretch_at = _stretchable(self.parsed)  # the repeat node we may stretch, or None
+        self._programs: dict[int, _Program] = {}  # compiled per repeat cap, at the first draw
+        self._strategies: dict[tuple, st.SearchStrategy | None] = {}  # per (kind, lo, hi)
+
+    def _cached(self, kind: str, lo: int, hi: int | None, build):
+        key = (kind, lo, hi)
+        if key not in self._strategies:
+            self._strategies[key] = build(lo, hi)  # a Contradiction is raised, never cached
+        return self._strategies[key]
 
     # -- valid ----------------------------------------------------------------------------------------------------
 
@@ -108,64 +123,25 @@ class PatternStrings:
         return eff_lo, eff_hi
 
     def valid(self, lo: int = 0, hi: int | None = None) -> st.SearchStrategy[str]:
+        return self._cached("valid", lo, hi, self._build_valid)
+
+    def _build_valid(self, lo: int, hi: int | None) -> st.SearchStrategy[str]:
         lo, hi = self.bounds(lo, hi)
         cap = REPEAT_CAP if hi is None else max(0, min(REPEAT_CAP, hi - self.width[0]))
-        fill_body = None if self.stretch_at is None else self.stretch_at[1][2]
+        return _valid_text(self, lo, hi, cap).filter(
+            lambda s: lo <= len(s) and (hi is None or len(s) <= hi) and self.full(s)
+        )
 
-        @st.composite
-        def draw(data):
-            mark: list[int] = []
-            value = self._gen(list(self.parsed), data, {}, cap, mark, 0)
-            top = hi if hi is not None else max(lo, len(value)) + STRETCH_PAD
-            if mark and len(value) < top and (len(value) < lo or data(st.integers(0, 7)) == 0):
-                # reach the lower bound, or (1 in 8) a longer length: the upper bound itself half of the time,
-                # since off-by-one mistakes live there
-                low = max(lo, len(value))
-                lengths = st.integers(low, top)
-                target = data(st.one_of(st.just(top), lengths) if hi is not None else lengths)
-                fill = [self._gen(list(fill_body), data, {}, 0, [], 0) for _ in range(data(st.integers(1, 4)))]
-                extra = "".join(fill[i % len(fill)] for i in range(target - len(value)))
-                value = value[: mark[0]] + extra + value[mark[0]:]
-            return value
+    def program(self, cap: int) -> _Program:
+        """The parsed pattern compiled for drawing, with unbounded repeats capped at `cap` extra items."""
+        if cap not in self._programs:
+            self._programs[cap] = _Program(self.parsed, cap, self.dotall, self.stretch_at)
+        return self._programs[cap]
 
-        return draw().filter(lambda s: lo <= len(s) and (hi is None or len(s) <= hi) and self.full(s))
-
-    def _gen(self, items, data, groups, cap, mark, offset) -> str:
-        """Draw text for `items`; `offset` is where it starts in the whole value (for the stretch mark)."""
-        out: list[str] = []
-        for node in items:
-            op, av = node
-            if op is sre.LITERAL:
-                out.append(chr(av))
-            elif op is sre.NOT_LITERAL:
-                out.append(data(charset(_complement(((av, av),)))))
-            elif op is sre.ANY:
-                out.append(data(charset(_complement(() if self.dotall else _chars_nl()))))
-            elif op is sre.IN:
-                out.append(data(charset(_class_ranges(av))))
-            elif op is sre.BRANCH:
-                alternatives = av[1]
-                chosen = list(alternatives[data(st.integers(0, len(alternatives) - 1))])
-                out.append(self._gen(chosen, data, groups, cap, mark, offset + sum(map(len, out))))
-            elif op is sre.SUBPATTERN:
-                group, _, _, body = av
-                text = self._gen(list(body), data, groups, cap, mark, offset + sum(map(len, out)))
-                if group:
-                    groups[group] = text
-                out.append(text)
-            elif op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT):
-                lo, hi, body = av
-                top = lo + cap if hi == UNBOUNDED else hi
-                count = data(st.integers(lo, max(lo, top)))
-                out.extend(self._gen(list(body), data, groups, cap, [], 0) for _ in range(count))
-                if node is self.stretch_at:
-                    mark.append(offset + sum(map(len, out)))
-            elif op is sre.GROUPREF:
-                out.append(groups.get(av, ""))
-            elif op is sre.ATOMIC_GROUP:
-                out.append(self._gen(list(av), data, groups, cap, mark, offset + sum(map(len, out))))
-            # AT, ASSERT, ASSERT_NOT generate nothing; the final fullmatch enforces them
-        return "".join(out)
+    @functools.cached_property
+    def fill_program(self) -> _Program | None:
+        """The stretchable repeat's body alone: what a stretch cycles through."""
+        return None if self.stretch_at is None else _Program(self.stretch_at[1][2], 0, self.dotall, None)
 
     def full(self, value: str) -> bool:
         return self.regex.fullmatch(value) is not None
@@ -191,6 +167,9 @@ class PatternStrings:
 
     def violating(self, lo: int, hi: int | None) -> st.SearchStrategy[str] | None:
         """Values of length lo..hi on which both readings fail; None when the pattern matches every string."""
+        return self._cached("violating", lo, hi, self._build_violating)
+
+    def _build_violating(self, lo: int, hi: int | None) -> st.SearchStrategy[str] | None:
         if not self.bad_chars:
             return None
         lo = max(lo, 1)
@@ -208,22 +187,133 @@ class PatternStrings:
 
     def ambiguous(self, lo: int, hi: int | None) -> st.SearchStrategy[str] | None:
         """Values of length lo..hi that match somewhere but not as a whole; None when none can be built."""
+        return self._cached("ambiguous", lo, hi, self._build_ambiguous)
+
+    def _build_ambiguous(self, lo: int, hi: int | None) -> st.SearchStrategy[str] | None:
         if not self.misfit_chars:
             return None
         try:
             inner = self.valid(max(lo - 1, 0), None if hi is None else hi - 1)
         except Contradiction:
             return None
-
-        @st.composite
-        def draw(data):
-            value = data(inner)
-            c = data(st.sampled_from(self.misfit_chars))
-            return value + c if data(st.booleans()) else c + value
-
-        return draw().filter(
+        return _ambiguous_text(inner, self.misfit_chars).filter(
             lambda s: lo <= len(s) and (hi is None or len(s) <= hi) and self.anywhere(s) and not self.full(s)
         )
+
+
+# Strategies every draw uses; built once.
+_ONE_IN_EIGHT = st.integers(0, 7)
+_FILL_COUNT = st.integers(1, 4)
+
+
+@st.composite
+def _valid_text(draw, strings: PatternStrings, lo: int, hi: int | None, cap: int) -> str:
+    mark: list[int] = []
+    value = strings.program(cap).run(draw, mark)
+    top = hi if hi is not None else max(lo, len(value)) + STRETCH_PAD
+    if mark and len(value) < top and (len(value) < lo or draw(_ONE_IN_EIGHT) == 0):
+        # reach the lower bound, or (1 in 8) a longer length: the upper bound itself half of the time,
+        # since off-by-one mistakes live there
+        low = max(lo, len(value))
+        lengths = st.integers(low, top)
+        target = draw(st.one_of(st.just(top), lengths) if hi is not None else lengths)
+        fill_program = strings.fill_program
+        fill = [fill_program.run(draw, None) for _ in range(draw(_FILL_COUNT))]
+        extra = "".join(fill[i % len(fill)] for i in range(target - len(value)))
+        value = value[: mark[0]] + extra + value[mark[0]:]
+    return value
+
+
+@st.composite
+def _ambiguous_text(draw, inner: st.SearchStrategy[str], misfit_chars: tuple[str, ...]) -> str:
+    value = draw(inner)
+    c = draw(st.sampled_from(misfit_chars))
+    return value + c if draw(st.booleans()) else c + value
+
+
+# Node kinds of a compiled program.
+_TEXT, _CHAR, _BRANCH, _GROUP, _REPEAT, _GROUPREF = range(6)
+
+
+class _Program:
+    """A parsed pattern compiled for drawing: each node holds what it draws from, built once.
+
+    Draws exactly what walking the parsed tree would, in the same order: one character per class node, the
+    alternative of a branch, then the count of a repeat followed by its items. Lookarounds and anchors generate
+    nothing (the final fullmatch enforces them). Nodes are (kind, argument) pairs:
+    _TEXT literal text | _CHAR a charset strategy | _BRANCH (choice strategy, programs) |
+    _GROUP (group number or None, program) | _REPEAT (count strategy, program, is the stretch node) |
+    _GROUPREF group number.
+    """
+
+    __slots__ = ("nodes",)
+
+    def __init__(self, items, cap: int, dotall: bool, stretch_at):
+        nodes: list[tuple] = []
+        for node in items:
+            op, av = node
+            if op is sre.LITERAL:
+                if nodes and nodes[-1][0] == _TEXT:  # adjacent literals draw nothing: one text node
+                    nodes[-1] = (_TEXT, nodes[-1][1] + chr(av))
+                else:
+                    nodes.append((_TEXT, chr(av)))
+            elif op is sre.NOT_LITERAL:
+                nodes.append((_CHAR, charset(_complement(((av, av),)))))
+            elif op is sre.ANY:
+                nodes.append((_CHAR, charset(_complement(() if dotall else _chars_nl()))))
+            elif op is sre.IN:
+                nodes.append((_CHAR, charset(_class_ranges(av))))
+            elif op is sre.BRANCH:
+                alternatives = av[1]
+                nodes.append((_BRANCH, (
+                    st.integers(0, len(alternatives) - 1),
+                    tuple(_Program(alt, cap, dotall, stretch_at) for alt in alternatives),
+                )))
+            elif op is sre.SUBPATTERN:
+                group, _, _, body = av
+                nodes.append((_GROUP, (group or None, _Program(body, cap, dotall, stretch_at))))
+            elif op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT):
+                lo, hi, body = av
+                top = lo + cap if hi == UNBOUNDED else hi
+                nodes.append((_REPEAT, (
+                    st.integers(lo, max(lo, top)), _Program(body, cap, dotall, stretch_at), node is stretch_at,
+                )))
+            elif op is sre.GROUPREF:
+                nodes.append((_GROUPREF, av))
+            elif op is sre.ATOMIC_GROUP:
+                nodes.append((_GROUP, (None, _Program(av, cap, dotall, stretch_at))))
+            # AT, ASSERT, ASSERT_NOT generate nothing; the final fullmatch enforces them
+        self.nodes = tuple(nodes)
+
+    def run(self, draw, mark: list[int] | None) -> str:
+        """Draw one text; `mark` receives the end of the stretch node's repeat (None inside repeats)."""
+        out: list[str] = []
+        self._emit(draw, {}, out, mark)
+        return "".join(out)
+
+    def _emit(self, draw, groups: dict, out: list[str], mark: list[int] | None) -> None:
+        for kind, arg in self.nodes:
+            if kind == _TEXT:
+                out.append(arg)
+            elif kind == _CHAR:
+                out.append(draw(arg))
+            elif kind == _REPEAT:
+                count, body, stretch = arg
+                for _ in range(draw(count)):
+                    body._emit(draw, groups, out, None)
+                if stretch and mark is not None:
+                    mark.append(sum(map(len, out)))
+            elif kind == _GROUP:
+                group, body = arg
+                start = len(out)
+                body._emit(draw, groups, out, mark)
+                if group:
+                    groups[group] = "".join(out[start:])
+            elif kind == _BRANCH:
+                choice, alternatives = arg
+                alternatives[draw(choice)]._emit(draw, groups, out, mark)
+            else:  # _GROUPREF
+                out.append(groups.get(arg, ""))
 
 
 def _chars_nl():

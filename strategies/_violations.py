@@ -315,29 +315,29 @@ def _reach(site: Site, compiler: Compiler, params: dict, root: Shape, data):
 
 
 def invalid_for_site(operation: str, root: Shape, site: Site, compiler: Compiler) -> st.SearchStrategy:
-    base = compiler.valid(root)
+    return _invalid_request(operation, root, site, compiler, compiler.valid(root))
 
-    @st.composite
-    def draw(data):
-        params = copy.deepcopy(data(base))
-        parent, key, node, shape, path = _reach(site, compiler, params, root, data)
-        if site.constraint == "required":
-            del node[site.member]
-            where, detail = _join(path, site.member), "missing"
-        elif site.constraint == "unknown":
-            members = set(shape.members)
-            name = data(st.from_regex(r"[A-Z][A-Za-z0-9]{0,11}", fullmatch=True).filter(lambda n: n not in members))
-            node[name] = data(UNKNOWN_VALUES)
-            where, detail = _join(path, name), f"{name!r} is not a member of {shape.name}"
-        else:
-            value, detail = _bad_value(site, compiler, data)
-            parent[key] = value
-            where = path
-        description = describe(site.constraint, where, detail, site.bound)
-        return InvalidRequest(params, Violation(where, site.constraint, site.layer, description, site.implied),
-                              operation)
 
-    return draw()
+# Composites are defined once, here: Hypothesis reads a composite's source each time one is defined.
+@st.composite
+def _invalid_request(data, operation: str, root: Shape, site: Site, compiler: Compiler, base) -> InvalidRequest:
+    params = copy.deepcopy(data(base))
+    parent, key, node, shape, path = _reach(site, compiler, params, root, data)
+    if site.constraint == "required":
+        del node[site.member]
+        where, detail = _join(path, site.member), "missing"
+    elif site.constraint == "unknown":
+        members = set(shape.members)
+        name = data(st.from_regex(r"[A-Z][A-Za-z0-9]{0,11}", fullmatch=True).filter(lambda n: n not in members))
+        node[name] = data(UNKNOWN_VALUES)
+        where, detail = _join(path, name), f"{name!r} is not a member of {shape.name}"
+    else:
+        value, detail = _bad_value(site, compiler, data)
+        parent[key] = value
+        where = path
+    description = describe(site.constraint, where, detail, site.bound)
+    return InvalidRequest(params, Violation(where, site.constraint, site.layer, description, site.implied),
+                          operation)
 
 
 # ---- ambiguous (documenting) -------------------------------------------------------------------------------------
@@ -356,18 +356,18 @@ def ambiguous_sites(shape: Shape) -> list[Site]:
 
 
 def ambiguous_for_site(operation: str, root: Shape, site: Site, compiler: Compiler) -> st.SearchStrategy:
-    base = compiler.valid(root)
     strategy = pattern_strings(site.shape).ambiguous(*string_bounds(site.shape))
+    return _ambiguous_request(operation, root, site, compiler, compiler.valid(root), strategy)
+
+
+@st.composite
+def _ambiguous_request(data, operation: str, root: Shape, site: Site, compiler: Compiler, base,
+                       strategy) -> AmbiguousRequest:
     pattern = site.shape.metadata["pattern"]
-
-    @st.composite
-    def draw(data):
-        params = copy.deepcopy(data(base))
-        parent, key, _, _, path = _reach(site, compiler, params, root, data)
-        parent[key] = value = data(strategy)
-        shown = "a sensitive value" if site.sensitive else repr(value)[:60]
-        description = (f"pattern readings disagree at {path}: {shown} matches {pattern} "
-                       f"somewhere (unanchored) but not as a whole value (anchored)")
-        return AmbiguousRequest(params, path, pattern, description, operation)
-
-    return draw()
+    params = copy.deepcopy(data(base))
+    parent, key, _, _, path = _reach(site, compiler, params, root, data)
+    parent[key] = value = data(strategy)
+    shown = "a sensitive value" if site.sensitive else repr(value)[:60]
+    description = (f"pattern readings disagree at {path}: {shown} matches {pattern} "
+                   f"somewhere (unanchored) but not as a whole value (anchored)")
+    return AmbiguousRequest(params, path, pattern, description, operation)

@@ -1,7 +1,11 @@
 """The contract suite's pytest plumbing: options, the target, results, reports.
 
 The options are those of `invoicing-contracts run`, so `pytest tests/contract --target endpoint --endpoint-url
-URL --profile ci --seed 1 --operations CreateInvoiceUnit --report-dir reports` is the same run.
+URL --profile ci --seed 1 --operations CreateInvoiceUnit --faults auto --report-dir reports` is the same run
+(without the model-drift gate, which `run` checks before pytest starts). `--target aws` works only under `run`,
+which clears the account and keeps the cleanup ledger (contracts.safety); its Hypothesis profiles are
+`invoicing-aws-<profile>`. `run` calls pytest in-process: the Hypothesis settings, seed and shrink bound this
+plugin changes are put back at unconfigure.
 """
 
 from __future__ import annotations
@@ -13,8 +17,8 @@ import pytest
 
 from contracts import reporting
 from contracts.checks import CHECKS, ContractViolation
-from contracts.runner import DEFAULT_DATABASE, PROFILES, check_profile, limit_shrinking, parse_operations, \
-    register_profiles
+from contracts.runner import DEFAULT_DATABASE, FAULT_MODES, PROFILES, check_faults, check_profile, \
+    limit_shrinking, parse_operations, register_profiles
 from contracts.suite import RESULTS, SUITE, Suite
 from contracts.targets import TARGETS, ConfigError, TargetConfig, TargetError, TargetLost, build, \
     load_config_file, parse_accounts
@@ -38,6 +42,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--target-config", default=None, help="JSON target config file")
     group.addoption("--mock-backend", default=None, help="module:attr emulator backend factory (mock target)")
     group.addoption("--example-db", default=DEFAULT_DATABASE, help="Hypothesis example database dir, or 'none'")
+    group.addoption("--faults", default="auto", help=f"{'|'.join(FAULT_MODES)}: the fault properties 7-10 (auto: "
+                                                     f"where the target can inject faults, else skipped with the "
+                                                     f"reason; on: a target that cannot is an error)")
 
 
 def _target_config(config: pytest.Config) -> TargetConfig:
@@ -59,19 +66,29 @@ def pytest_configure(config: pytest.Config) -> None:
         if config.getoption("target") not in TARGETS:
             raise ConfigError(f"unknown target {config.getoption('target')!r}; choose one of: {', '.join(TARGETS)}")
         profile = check_profile(config.getoption("profile"))
+        check_faults(config.getoption("faults"))
         operations = parse_operations([config.getoption("operations")] if config.getoption("operations") else [])
         config.stash[_TARGET_CONFIG] = _target_config(config)
     except ValueError as error:
         raise pytest.UsageError(str(error)) from None
     register_profiles()
-    database = config.getoption("example_db")
     base = f"invoicing-{profile}"
+    if config.getoption("target") == "aws":
+        from contracts.safety import register_real_account_profiles
+
+        register_real_account_profiles()
+        base = f"invoicing-aws-{profile}"  # few examples: each is real requests at the run's rate limit
+    database = config.getoption("example_db")
     settings.register_profile(
         f"{base}-run", parent=settings.get_profile(base),
         database=None if database == "none" else DirectoryBasedExampleDatabase(database),
     )
+    # Restored at unconfigure: `run` calls pytest in-process, and its caller's Hypothesis settings are its own.
+    from hypothesis import core
+
+    config.stash[_RESTORE] = (settings.get_current_profile_name(), limit_shrinking(PROFILES[profile].shrink_seconds),
+                              core.global_force_seed)  # --seed sets it (through Hypothesis's own plugin)
     settings.load_profile(f"{base}-run")
-    limit_shrinking(PROFILES[profile].shrink_seconds)
     if config.getoption("seed") is not None and config.getoption("hypothesis_seed", None) is None:
         config.option.hypothesis_seed = config.getoption("seed")
     results = reporting.Results()
@@ -87,12 +104,22 @@ def pytest_configure(config: pytest.Config) -> None:
 _TARGET_CONFIG = pytest.StashKey[TargetConfig]()
 _OPERATIONS = pytest.StashKey[tuple]()
 _STARTED = pytest.StashKey[float]()
+_RESTORE = pytest.StashKey[tuple]()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    from hypothesis import settings
+
     results = config.stash.get(RESULTS, None)
     if results is not None and results.record in CHECKS.listeners:
         CHECKS.listeners.remove(results.record)
+    restore = config.stash.get(_RESTORE, None)
+    if restore is not None:
+        from hypothesis import core
+
+        profile, shrink_seconds, core.global_force_seed = restore
+        settings.load_profile(profile)
+        limit_shrinking(shrink_seconds)
 
 
 @pytest.fixture(scope="session")
@@ -106,8 +133,15 @@ def suite(pytestconfig: pytest.Config):
         results.meta["target_error"] = str(error)
         pytest.exit(f"invoicing-contracts: {error}", returncode=3)
     results.meta.update(target.describe())
+    profile = pytestconfig.getoption("profile")
+    if target.kind == "aws":
+        from contracts.safety import REAL_ACCOUNT_PROFILES
+
+        sizing = REAL_ACCOUNT_PROFILES[profile]
+    else:
+        sizing = PROFILES[profile]
     suite = Suite(target=target, results=results, operations=pytestconfig.stash[_OPERATIONS],
-                  profile=pytestconfig.getoption("profile"), extra_hints=target.config.hints)
+                  profile=profile, extra_hints=target.config.hints, sizing=sizing)
 
     def unreachable(call) -> None:
         if call.outcome.connection_error:
@@ -118,10 +152,15 @@ def suite(pytestconfig: pytest.Config):
     try:
         yield suite
     finally:
-        leftovers = suite.ledger.cleanup(suite)
-        if leftovers:
-            results.meta["cleanup_failed"] = leftovers
-        target.stop()
+        try:
+            leftovers = suite.ledger.cleanup(suite)
+            if leftovers:
+                results.meta["cleanup_failed"] = leftovers
+            if suite.settling.waited:
+                results.meta["reads_repeated_for_consistency"] = suite.settling.waited
+            results.meta.update(target.finish())
+        finally:
+            target.stop()
 
 
 @pytest.fixture(autouse=True)
@@ -133,7 +172,7 @@ def _delete_what_this_test_created(request: pytest.FixtureRequest):
     suite = request.getfixturevalue("suite")
     before = suite.ledger.arns()
     yield
-    suite.ledger.cleanup(suite, since=before)
+    suite.ledger.cleanup(suite, since=before | suite.shared_fixture_arns())
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -163,10 +202,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     outcome = yield
     report = outcome.get_result()
     results = item.config.stash.get(RESULTS, None)
-    if results is None or call.excinfo is None or call.when != "call":
+    if results is None or call.excinfo is None or call.when == "teardown":
         return
     if call.excinfo.errisinstance((pytest.skip.Exception,)):
         return
+    if call.when == "setup":  # a fixture could not give the test what it needs: say why (nothing was checked)
+        if not call.excinfo.errisinstance(TargetLost):
+            results.add_error(_operation_of(item), "suite-error",
+                              f"{item.nodeid}: setup: {call.excinfo.exconly().strip()[:4000]}")
+            return
     if call.excinfo.errisinstance(TargetLost):
         results.meta["target_error"] = str(call.excinfo.value)
         item.session.shouldstop = str(call.excinfo.value)

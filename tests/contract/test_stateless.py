@@ -22,8 +22,8 @@ from contracts.suite import Suite, invalid_on_the_wire
 # Hand-written because "a minimal create" is not in the model; validated against the model before use.
 FIXTURES = {
     "InvoiceUnit": lambda suite: {
-        "Name": f"contracts-fixture-{uuid.uuid4().hex[:12]}",
-        "InvoiceReceiver": suite.target.payer,
+        "Name": suite.target.unit_name(f"contracts-fixture-{uuid.uuid4().hex[:12]}"),
+        "InvoiceReceiver": suite.target.receiver,
         "Rule": {"LinkedAccounts": []},
     },
     "ProcurementPortalPreference": lambda suite: {
@@ -41,22 +41,11 @@ FIXTURES = {
 
 @pytest.fixture(autouse=True)
 def live_fixtures(suite: Suite):
-    """One live resource of each kind for the test (deleted again by the conftest's per-test cleanup)."""
-    from contracts import validate_request
-
+    """One live resource of each kind for the test (deleted again by the conftest's per-test cleanup; a real
+    account keeps them for the session, as every create counts against its resource budget)."""
     TRACE.reset_all()
-    arns = []
-    for kind, make in FIXTURES.items():
-        create = next(op for op in suite.contract.operations.values()
-                      if op.resource.kind == kind and op.effect == "create")
-        params = suite.prepare(create.name, make(suite))
-        problems = validate_request(create.name, params)
-        assert not problems, f"the fixture request for {kind} no longer fits the model: {problems}"
-        outcome = suite.api().call(create.name, {**params, create.token_member: str(uuid.uuid4())},
-                                   note=f"setup: a live {kind} to aim at", record="setup")
-        assert outcome.ok, f"could not create the fixture {kind}: {outcome.summary()}"
-        arns.append(outcome.response[create.response_identifier])
-    suite.fixture_arns = tuple(arns)
+    arns = (suite.fixture(kind, lambda make=make: make(suite)) for kind, make in FIXTURES.items())
+    suite.fixture_arns = tuple(arn for arn in arns if arn is not None)
     yield
 
 

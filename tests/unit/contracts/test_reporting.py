@@ -169,3 +169,52 @@ def test_summary_table_has_a_row_per_operation():
     table = reporting.summary_table(results)
     assert table.splitlines()[0].split()[:3] == ["operation", "schema", "1"]
     assert any(line.startswith("CreateInvoiceUnit") for line in table.splitlines())
+
+
+def test_the_reports_carry_the_fault_figures_the_model_drift_and_the_real_account(tmp_path):
+    from contracts.faults_report import figures
+
+    results = reporting.Results()
+    results.meta.update(target="aws", account="123456789012", profile="ci")
+    fig = figures(results)
+    fig.update(lost_response_trials=12, concurrent_batches=5, concurrent_requests=82, largest_batch=32)
+    results.meta["drift"] = {"snapshot": "snapshot of botocore 1.44.8", "installed": "installed botocore 1.44.9",
+                             "gate": "failed", "gate_failures": ["TagResource: has idempotency token ClientToken"],
+                             "markdown": "## 2026-05-22 - AWS Invoicing - 1 updated api methods\n\n### TagResource\n"
+                                         "\n**Gate: failed** (1)\n"}
+    results.meta["real_account"] = {
+        "account": "123456789012", "caller_arn": "arn:aws:iam::123456789012:user/ci", "region": "eu-west-1",
+        "endpoint_url": None, "run_id": "20260526T101500Z-ab12cd34", "ledger": "reports/ledgers/x.jsonl",
+        "read_only": False, "resource_budget": 60, "guard_refusals": 2, "interrupted": False,
+        "created": [{"type": "InvoiceUnit", "arn": UNIT}], "deleted_by_run": [UNIT], "removed_at_cleanup": [],
+        "left_behind": []}
+    paths = reporting.write_reports(results, tmp_path)
+    markdown = paths["markdown"].read_text()
+    assert "Target **aws** account 123456789012" in markdown
+    real = markdown.index("## Real account")
+    assert "Account **123456789012** (arn:aws:iam::123456789012:user/ci), region **eu-west-1**" in markdown
+    assert f"| InvoiceUnit | {UNIT} |" in markdown and "**left behind: 0**" in markdown
+    drift = markdown.index("## Model drift")
+    assert "### 2026-05-22 - AWS Invoicing" in markdown and "#### TagResource" in markdown  # one level down
+    assert "installed botocore 1.44.9" in markdown and "**Gate: failed** (1)" in markdown
+    faults = markdown.index("## Faults, retries and concurrency")
+    assert "| lost-response trials run | 12 |" in markdown and "| concurrent batches run | 5 |" in markdown
+    assert real < drift < faults  # where the run went, then the model it checked, then the fault figures
+    properties = {p.get("name"): p.get("value") for p in ET.parse(paths["junit"]).getroot().iter("property")}
+    assert properties["faults.lost_response_trials"] == "12" and properties["faults.duplicates_found"] == "0"
+    assert properties["drift.gate"] == "failed"
+    assert properties["drift.gate_failure.1"] == "TagResource: has idempotency token ClientToken"
+    assert (properties["real_account.account"], properties["real_account.created"]) == ("123456789012", "1")
+    assert json.loads(paths["results"].read_text())["meta"]["faults"]["concurrent_batches"] == 5
+
+
+def test_examples_run_counts_each_example_once_whatever_it_checked():
+    from contracts.calls import TRACE
+
+    results = reporting.Results()
+    TRACE.reset()
+    for prop in ("replay-equivalence", "conflict-rejection"):
+        results.record("CreateInvoiceUnit", prop, "c", True)
+    TRACE.reset()
+    results.record("CreateInvoiceUnit", "replay-equivalence", "c", True)
+    assert results.summary()["examples_run"] == 2 and results.summary()["checks_run"] == 3

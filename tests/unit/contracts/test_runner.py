@@ -1,24 +1,42 @@
-"""`invoicing-contracts run` end to end, as a user runs it (a subprocess per run).
+"""`invoicing-contracts run` end to end.
 
-Sized for CI on two cores: the full ci profile runs once against the in-process emulator; the endpoint run and
-the planted faults use the dev profile (with an operation subset where that keeps them meaningful) and fixed
-seeds. Durations are printed (pytest -s shows them), never asserted.
+The ci profile runs once as a user runs it (the console script, a process of its own) against the embedded
+emulator. The other runs call the CLI in this process (`contracts.cli.main`, output captured): the same code path
+without a second interpreter start, and they use the dev profile with an operation subset where the property
+still bites, and fixed seeds. Runs that must fail minimise their failure for at most SHRINK_SECONDS (the dev
+profile allows 20; the minimal examples asserted below are reached well within that). Durations are printed
+(pytest -s shows them), never asserted.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import gzip
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import boto3
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings, strategies as st
+from hypothesis import Phase, given, settings, strategies as st
+from moto import mock_aws
 
-from contracts import runner
+from contracts import cli, runner, safety
+from _real_account_support import (  # noqa: F401 - fixtures
+    MEMBERS,
+    PAYER,
+    accounts_file,
+    aws_test_environment,
+    emulator,
+    raw_client,
+    snapshot,
+    unit_params,
+)
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
@@ -26,20 +44,55 @@ TOKEN_OPERATIONS = ["CreateInvoiceUnit", "UpdateInvoiceUnit", "DeleteInvoiceUnit
                     "CreateProcurementPortalPreference", "PutProcurementPortalPreference",
                     "UpdateProcurementPortalPreferenceStatus", "DeleteProcurementPortalPreference",
                     "SendProcurementPortalValidation", "VerifyProcurementPortalValidation"]
+SHRINK_SECONDS = 3
 
 
-def run_cli(*args: str, timeout: float = 900, env: dict | None = None) -> subprocess.CompletedProcess:
-    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(HERE)]),
-                   "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                   "AWS_DEFAULT_REGION": "us-east-1", **(env or {})}
+@dataclasses.dataclass
+class Done:
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+
+def _environment(env: dict | None = None) -> dict:
+    environment = {**os.environ, "PYTHONPATH": str(ROOT), "AWS_ACCESS_KEY_ID": "testing",
+                   "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1", **(env or {})}
     environment.pop("AWS_ENDPOINT_URL_INVOICING", None)
+    return environment
+
+
+def run_process(*args: str, command: list[str] | None = None, env: dict | None = None,
+                timeout: float = 600) -> Done:
+    """`invoicing-contracts run ARGS` in a process of its own (the console script when it is installed)."""
+    script = Path(sys.executable).with_name("invoicing-contracts")
+    command = command or ([str(script)] if script.exists() else
+                          [sys.executable, "-c", "import sys; from contracts.cli import main; sys.exit(main())"])
     started = time.monotonic()
-    # As the console script does (`python -m contracts.cli` would load cli.py twice, as __main__ too).
-    command = [sys.executable, "-c", "import sys; from contracts.cli import main; sys.exit(main())", "run", *args]
-    done = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=timeout, cwd=ROOT)
-    done.seconds = time.monotonic() - started
-    print(f"\n$ invoicing-contracts run {' '.join(args)}\n  exit {done.returncode} in {done.seconds:.1f}s")
-    return done
+    done = subprocess.run([*command, "run", *args], capture_output=True, text=True, env=_environment(env),
+                          timeout=timeout, cwd=ROOT)
+    seconds = time.monotonic() - started
+    print(f"\n$ invoicing-contracts run {' '.join(args)}\n  exit {done.returncode} in {seconds:.1f}s")
+    return Done(done.returncode, done.stdout, done.stderr, seconds)
+
+
+@pytest.fixture
+def run(capsys, monkeypatch):
+    """`invoicing-contracts run ARGS` in this process; Done(returncode, stdout, stderr, seconds)."""
+    monkeypatch.setitem(runner.PROFILES, "dev", dataclasses.replace(runner.PROFILES["dev"],
+                                                                    shrink_seconds=SHRINK_SECONDS))
+
+    def call(*args: str) -> Done:
+        capsys.readouterr()
+        started = time.monotonic()
+        code = cli.main(["run", *args])
+        seconds = time.monotonic() - started
+        out, err = capsys.readouterr()
+        with capsys.disabled():
+            print(f"\n$ invoicing-contracts run {' '.join(args)}\n  exit {code} in {seconds:.1f}s")
+        return Done(code, out, err, seconds)
+
+    return call
 
 
 def results_of(report_dir: Path) -> dict:
@@ -51,12 +104,22 @@ def failures_of(results: dict) -> list[dict]:
             for f in cell["failures"]]
 
 
+def check_reproduction(tmp_path: Path, failure: dict) -> None:
+    """The reproduction is a runnable script: it replays the example against the same emulator variant."""
+    script = tmp_path / "repro.py"
+    script.write_text(failure["reproduction"])
+    replayed = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                              env=_environment(), timeout=120)
+    assert replayed.returncode == 0, replayed.stderr
+    return replayed
+
+
 # --------------------------------------------------------------------------------------------- contracts hold
 
 
 def test_ci_profile_against_the_embedded_emulator_holds(tmp_path):
-    done = run_cli("--profile", "ci", "--seed", "1", "--report-dir", str(tmp_path / "reports"),
-                   "--example-db", str(tmp_path / "db"))
+    done = run_process("--profile", "ci", "--seed", "1", "--report-dir", str(tmp_path / "reports"),
+                       "--example-db", str(tmp_path / "db"))
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     results = results_of(tmp_path / "reports")
     assert results["summary"]["violations"] == 0
@@ -66,25 +129,45 @@ def test_ci_profile_against_the_embedded_emulator_holds(tmp_path):
         replay = "delete-replay" if op.startswith("Delete") else "replay-equivalence"
         for prop in (replay, "conflict-rejection"):
             assert cells[prop]["verdict"] == "held" and cells[prop]["examples_run"] > 0, (op, prop)
-    assert "\n0 violations, 0 suite errors" in done.stdout
-    assert any(line.startswith("operation ") and line.endswith("check runs") for line in done.stdout.splitlines())
+    lines = done.stdout.splitlines()
+    # Progress while it runs: the first line says what runs, each next one the tests done, the examples run
+    # so far and the violations so far.
+    assert lines[0].startswith("running ") and "against target mock (profile ci)" in lines[0]
+    assert lines[1].startswith("[  1/") and "examples run" in lines[1] and "violations so far 0" in lines[1]
+    assert any(line.startswith("operation ") and line.endswith("check runs") for line in lines)
+    summary = next(line for line in lines if line.startswith("0 violations, 0 suite errors"))
+    assert f"{results['summary']['examples_run']} examples" in summary
+    # The fault figures of issue 5 and the model-drift verdict of issue 8 follow the summary.
+    faults = results["meta"]["faults"]
+    assert faults["lost_response_trials"] > 0 and faults["concurrent_batches"] > 0
+    assert faults["duplicates_found"] == 0 and faults["lost_effects_found"] == 0
+    assert (f"faults: {faults['lost_response_trials']} lost-response trials, {faults['concurrent_batches']} "
+            f"concurrent batches") in done.stdout
+    assert "model drift: " in done.stdout and "gate passed" in done.stdout
+    assert results["meta"]["drift"]["gate"] == "passed"
+    markdown = (tmp_path / "reports" / "behaviour.md").read_text()
+    assert "## Model drift" in markdown and "**Gate: passed**" in markdown
+    assert "| lost-response trials run |" in markdown and "| duplicates found | 0 |" in markdown
     for name in ("junit.xml", "results.json", "behaviour.md", "behaviour.html"):
         assert (tmp_path / "reports" / name).stat().st_size > 0
+    assert 'name="faults.duplicates_found" value="0"' in (tmp_path / "reports" / "junit.xml").read_text()
     print(f"  ci profile, embedded emulator: {done.seconds:.1f}s wall clock")
 
 
-def test_the_same_through_an_endpoint_against_the_emulators_server(tmp_path):
+def test_the_same_through_an_endpoint_against_the_emulators_server(tmp_path, run):
     from invoicing_mock import server
 
     served = server.start(port=0)
     try:
-        done = run_cli("--target", "endpoint", "--endpoint-url", served.url, "--profile", "dev", "--seed", "2",
-                       "--report-dir", str(tmp_path / "reports"), "--example-db", "none")
+        # Both resource kinds, their machines and the fault properties over HTTP (the server's admin interface).
+        done = run("--target", "endpoint", "--endpoint-url", served.url, "--profile", "dev", "--seed", "2",
+                   "--operations", "CreateInvoiceUnit,PutProcurementPortalPreference,ListInvoiceUnits",
+                   "--report-dir", str(tmp_path / "reports"), "--example-db", "none", "--quiet")
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-        assert results_of(tmp_path / "reports")["meta"]["endpoint_url"] == served.url
+        results = results_of(tmp_path / "reports")
+        assert results["meta"]["endpoint_url"] == served.url
+        assert results["meta"]["faults"]["concurrent_batches"] > 0  # injected through the endpoint
         # It deleted everything it created, in every account it used.
-        import boto3
-
         for account in ("123456789012", "999999999999"):
             client = boto3.client("invoicing", endpoint_url=served.url, region_name="us-east-1",
                                   aws_access_key_id=account, aws_secret_access_key="testing")
@@ -101,16 +184,16 @@ def test_the_same_through_an_endpoint_against_the_emulators_server(tmp_path):
 @pytest.mark.parametrize(
     "variant, prop",
     [
-        ("FreshArnOnReplay", "replay-equivalence"),
-        ("ConflictAccepted", "conflict-rejection"),
-        ("UndeclaredConflictError", "declared-errors"),
+        ("FreshArnOnReplay", "replay-equivalence"),  # (a) a fresh ARN on replay
+        ("ConflictAccepted", "conflict-rejection"),  # (b) a conflicting payload accepted
+        ("UndeclaredConflictError", "declared-errors"),  # (c) an undeclared error
     ],
 )
-def test_a_planted_fault_fails_the_run_with_a_minimal_reproduction(tmp_path, variant, prop):
+def test_a_planted_fault_fails_the_run_with_a_minimal_reproduction(tmp_path, run, variant, prop):
     reports, db = tmp_path / "reports", tmp_path / "db"
-    done = run_cli("--profile", "dev", "--seed", "3", "--operations", "CreateInvoiceUnit",
-                   "--mock-backend", f"planted_faults:{variant}", "--report-dir", str(reports),
-                   "--example-db", str(db), "--quiet")
+    done = run("--profile", "dev", "--seed", "3", "--operations", "CreateInvoiceUnit",
+               "--mock-backend", f"invoicing_mock.mutants:{variant}", "--report-dir", str(reports),
+               "--example-db", str(db), "--quiet")
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
     failures = failures_of(results_of(reports))
     # Other properties (e.g. the fault suite's) may catch the same fault too; this one must be among them.
@@ -118,17 +201,36 @@ def test_a_planted_fault_fails_the_run_with_a_minimal_reproduction(tmp_path, var
     assert named, [(f["property"], f["title"]) for f in failures]
     failure = named[0]
     assert 1 <= len(failure["example"]) <= 12  # minimised: a handful of calls, not a whole run
-    assert f"from planted_faults import {variant} as backend_factory" in failure["reproduction"]
+    assert f"from invoicing_mock.mutants import {variant} as backend_factory" in failure["reproduction"]
     assert failure["title"] in done.stdout and "reproduction (boto3):" in done.stdout
     markdown = (reports / "behaviour.md").read_text()
     assert f"### Violation: {failure['title']}" in markdown
-    # The reproduction is a runnable script: it replays the example against the same emulator variant.
-    script = tmp_path / "repro.py"
-    script.write_text(failure["reproduction"])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(HERE)]), "AWS_DEFAULT_REGION": "us-east-1"}
-    replayed = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120)
-    assert replayed.returncode == 0, replayed.stderr
+    replayed = check_reproduction(tmp_path, failure)
     assert len(replayed.stdout.splitlines()) == len(failure["example"])
+
+
+@pytest.mark.parametrize(
+    "variant, prop",
+    [
+        ("RetryExecutesTwice", "lost-response"),  # the token is stored after the response: a retry runs again
+        ("RacyTokenCheck", "concurrent-duplicates"),  # check and store are not atomic: duplicates all run
+    ],
+)
+def test_a_planted_exactly_once_fault_fails_the_run(tmp_path, run, variant, prop):
+    reports = tmp_path / "reports"
+    done = run("--profile", "dev", "--seed", "4", "--operations", "PutProcurementPortalPreference",
+               "--mock-backend", f"invoicing_mock.planted:{variant}", "--report-dir", str(reports),
+               "--example-db", "none", "--quiet")
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
+    results = results_of(reports)
+    named = [f for f in failures_of(results) if f["property"] == prop]
+    assert named, [(f["property"], f["title"]) for f in failures_of(results)]
+    assert named[0]["title"] in done.stdout and "reproduction (boto3):" in done.stdout
+    assert f"from invoicing_mock.planted import {variant} as backend_factory" in named[0]["reproduction"]
+    faults = results["meta"]["faults"]
+    assert faults["duplicates_found"] > 0  # both faults run a request twice
+    assert f"{faults['duplicates_found']} duplicates found" in done.stdout
+    check_reproduction(tmp_path, named[0])
 
 
 # ---------------------------------------------------------------------------------------------------- secrets
@@ -136,24 +238,37 @@ def test_a_planted_fault_fails_the_run_with_a_minimal_reproduction(tmp_path, var
 secret_text = st.text(st.characters(codec="ascii", categories=("L", "N")), min_size=16, max_size=32)
 
 
-@settings(max_examples=1, deadline=None, suppress_health_check=list(HealthCheck), phases=[Phase.generate])
-@given(secret=secret_text, name=secret_text, local=secret_text)
-def test_no_secret_sent_to_the_target_appears_in_any_file_the_run_wrote(tmp_path_factory, secret, name, local):
+def draw_secrets() -> tuple[str, str, str]:
+    """A secret, a contact name and a contact email, drawn by Hypothesis. (Drawn apart from the run: a run inside
+    @given would run under the drawing test's settings instead of its own profile.)"""
+    drawn = []
+
+    @settings(max_examples=1, deadline=None, database=None, phases=[Phase.generate])
+    @given(secret=secret_text, name=secret_text, local=secret_text)
+    def draw(secret, name, local):
+        drawn.append((f"sec{secret}", f"nam{name}", f"eml{local.lower()}@example.com"))
+
+    draw()
+    return drawn[-1]
+
+
+def test_no_secret_sent_to_the_target_appears_in_any_file_the_run_wrote(tmp_path_factory, run, monkeypatch):
     """Secrets drawn here are handed to the run (target config hints), sent to the emulator (recorded by the
     variant), and then looked for in every file the run wrote: reports, example database, console output.
     A planted fault makes violations, so the reports hold minimal examples and reproductions of the calls."""
+    secret, name, email = draw_secrets()
     work = tmp_path_factory.mktemp("secrets")
-    secret, name, email = f"sec{secret}", f"nam{name}", f"eml{local.lower()}@example.com"
     config = work / "target.json"
     config.write_text(json.dumps({"hints": {"ProcurementPortalSharedSecret": [secret],
                                             "Contacts": [[{"Name": name, "Email": email}]]}}))
     sent_log = work / "outside" / "sent.json"
     sent_log.parent.mkdir()
+    monkeypatch.setenv("PLANTED_SECRETS_LOG", str(sent_log))
     # No --seed: a seeded Hypothesis run bypasses the example database, and the database must be searched too.
-    done = run_cli("--profile", "dev", "--operations", "CreateProcurementPortalPreference",
-                   "PutProcurementPortalPreference", "--mock-backend", "planted_faults:FreshArnOnReplayRecordingSecrets",
-                   "--target-config", str(config), "--report-dir", str(work / "reports"),
-                   "--example-db", str(work / "db"), env={"PLANTED_SECRETS_LOG": str(sent_log)})
+    done = run("--profile", "dev", "--operations", "CreateProcurementPortalPreference",
+               "PutProcurementPortalPreference", "--mock-backend",
+               "invoicing_mock.mutants:FreshArnOnReplayRecordingSecrets", "--target-config", str(config),
+               "--report-dir", str(work / "reports"), "--example-db", str(work / "db"))
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
     sent = set(json.loads(sent_log.read_text()))
     assert {secret, name, email} <= sent, "the drawn secrets were not all sent: the test would prove nothing"
@@ -168,6 +283,171 @@ def test_no_secret_sent_to_the_target_appears_in_any_file_the_run_wrote(tmp_path
     assert '"Contacts"' in texts[str(work / "reports" / "results.json")]  # masked in the examples, not dropped
 
 
+# ------------------------------------------------------------------------------------------------ faults switch
+
+
+def test_faults_off_skips_the_fault_properties_with_the_reason(tmp_path, run):
+    done = run("--profile", "dev", "--seed", "5", "--operations", "PutProcurementPortalPreference", "--faults", "off",
+               "--report-dir", str(tmp_path), "--example-db", "none", "--quiet")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "faults: skipped: the fault properties were turned off (--faults off)" in done.stdout
+    cell = results_of(tmp_path)["operations"]["PutProcurementPortalPreference"]["properties"]["lost-response"]
+    assert cell["verdict"] == "not run" and cell["skipped"]
+    assert "Skipped: the fault properties were turned off" in (tmp_path / "behaviour.md").read_text()
+
+
+def test_faults_on_against_a_target_that_cannot_inject_them_fails(tmp_path, run):
+    from invoicing_mock import server
+
+    served = server.start(port=0, admin=False)
+    try:
+        done = run("--target", "endpoint", "--endpoint-url", served.url, "--profile", "dev", "--seed", "5",
+                   "--operations", "PutProcurementPortalPreference", "--faults", "on", "--report-dir", str(tmp_path),
+                   "--example-db", "none", "--quiet")
+    finally:
+        served.stop()
+    assert done.returncode == 1
+    assert "--faults on, but the endpoint" in done.stdout and "offers no fault admin interface" in done.stdout
+
+
+# ------------------------------------------------------------------------------------------------ model drift
+
+
+def derived_model_dir(tmp_path: Path, change) -> Path:
+    """A botocore data directory (for AWS_DATA_PATH) holding the installed Invoicing model changed by `change`."""
+    import botocore.session
+
+    loader = botocore.session.get_session().get_component("data_loader")
+    version = max(loader.list_api_versions("invoicing", "service-2"))
+    model = loader.load_service_model("invoicing", "service-2", version)
+    change(model)
+    where = tmp_path / "models" / "invoicing" / version
+    where.mkdir(parents=True)
+    (where / "service-2.json.gz").write_bytes(gzip.compress(json.dumps(model).encode()))
+    return tmp_path / "models"
+
+
+def _token_on_tag_resource(model: dict) -> None:
+    """TagResource gains an idempotency token, as six operations did in May 2026."""
+    model["shapes"]["TagResourceRequest"]["members"]["ClientToken"] = {
+        "shape": "BasicString", "idempotencyToken": True}
+
+
+def _get_invoice_pdf_removed(model: dict) -> None:
+    del model["operations"]["GetInvoicePDF"]
+
+
+def test_a_new_token_operation_without_a_contract_entry_fails_the_gate(tmp_path):
+    data = derived_model_dir(tmp_path, _token_on_tag_resource)
+    done = run_process("--report-dir", str(tmp_path / "reports"), "--example-db", "none", "--profile", "dev",
+                       env={"AWS_DATA_PATH": str(data)}, timeout=120)
+    assert done.returncode == 1, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("invoicing-contracts run: ")
+    assert "TagResource: has idempotency token ClientToken but no contract entry" in lines[0]
+    results = results_of(tmp_path / "reports")
+    assert results["meta"]["drift"]["gate"] == "failed"
+    assert any(f.startswith("TagResource: has idempotency token") for f in results["meta"]["drift"]["gate_failures"])
+    markdown = (tmp_path / "reports" / "behaviour.md").read_text()
+    assert "## Model drift" in markdown and "**Gate: failed** (1)" in markdown and "TagResource" in markdown
+    assert "## The contracts could not be checked" in markdown  # the contract data does not load: nothing ran
+
+
+def test_a_breaking_change_fails_the_run_even_when_every_contract_holds(tmp_path):
+    data = derived_model_dir(tmp_path, _get_invoice_pdf_removed)
+    done = run_process("--operations", "ListProcurementPortals", "--report-dir", str(tmp_path / "reports"),
+                       "--example-db", "none", "--profile", "dev", "--quiet", env={"AWS_DATA_PATH": str(data)},
+                       timeout=120)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "\n0 violations, 0 suite errors" in done.stdout and "gate FAILED" in done.stdout
+    assert done.stderr.strip().splitlines()[-1].startswith(
+        "invoicing-contracts run: the model drift gate failed: GetInvoicePDF: breaking change")
+    assert "GetInvoicePDF" in (tmp_path / "reports" / "behaviour.md").read_text()
+
+
+# ----------------------------------------------------------------------------------------------- real account
+
+
+def accounts_named(params: dict) -> list[str]:
+    """The account IDs a request puts in an invoice unit (receiver, linked accounts)."""
+    rule = params.get("Rule") if isinstance(params.get("Rule"), dict) else {}
+    named = [params.get("InvoiceReceiver"), *(rule.get("LinkedAccounts") or [])]
+    return [a for a in named if isinstance(a, str) and len(a) == 12 and a.isdigit()]
+
+
+def aws_args(tmp_path: Path, url: str, *extra: str) -> list[str]:
+    return ["--target", "aws", "--endpoint-url", url, "--accounts-file", accounts_file(tmp_path),
+            "--ledger-dir", str(tmp_path / "ledgers"), "--report-dir", str(tmp_path / "reports"),
+            "--max-rate", "1000", "--example-db", "none", *extra]
+
+
+@pytest.mark.parametrize(
+    "flags, environ, message",
+    [
+        ([], {}, "opt in with --allow-real-account"),
+        ([safety.OPT_IN_FLAG, "--allowed-account", PAYER], {}, "INVOICING_CONTRACTS_ALLOW_REAL_ACCOUNT is not set"),
+        ([safety.OPT_IN_FLAG, "--allowed-account", "111122223333"], {safety.OPT_IN_ENV: "1"},
+         f"is account {PAYER}, which is not on the allowlist"),
+    ],
+)
+def test_aws_is_refused_with_exit_3_before_any_write(tmp_path, emulator, run, monkeypatch, flags, environ, message):
+    url, _backend, log = emulator
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        done = run(*aws_args(tmp_path, url, *flags))
+    assert done.returncode == 3
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("invoicing-contracts run: refusing --target aws") and message in lines[0]
+    assert log.operations() == [], "the emulator (the account) was called"
+    assert not (tmp_path / "ledgers").exists() and not (tmp_path / "reports").exists()
+
+
+def test_aws_plan_prints_and_sends_nothing(tmp_path, emulator, run, monkeypatch):
+    url, _backend, log = emulator
+    monkeypatch.setenv(safety.OPT_IN_ENV, "1")
+    with mock_aws():
+        done = run(*aws_args(tmp_path, url, safety.OPT_IN_FLAG, "--allowed-account", PAYER, "--plan",
+                             "--profile", "ci"))
+    assert done.returncode == 0, done.stderr
+    assert "Plan of `invoicing-contracts run --target aws`" in done.stdout and PAYER in done.stdout
+    assert "allowed (opt-in given, account on the allowlist)" in done.stdout
+    assert "at most 60 resources created" in done.stdout  # the ci profile's budget
+    assert log.operations() == []
+
+
+def test_a_guarded_aws_run_checks_the_contracts_and_leaves_the_account_as_it_was(tmp_path, emulator, run, monkeypatch):
+    """The emulator's HTTP server stands in for the account, moto's STS for the caller."""
+    url, _backend, log = emulator
+    raw = raw_client(url)
+    raw.create_invoice_unit(**unit_params("production unit", ResourceTags=[{"Key": "team", "Value": "billing"}]))
+    before = snapshot(raw)
+    log.calls.clear()
+    monkeypatch.setenv(safety.OPT_IN_ENV, "1")
+    with mock_aws():
+        done = run(*aws_args(tmp_path, url, safety.OPT_IN_FLAG, "--allowed-account", PAYER, "--profile", "dev",
+                             "--seed", "6", "--quiet"))
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert snapshot(raw) == before, "everything the run created is gone, and nothing else changed"
+    writes = [(op, params) for op, _account, params in log.calls if not op.startswith(("Get", "List", "BatchGet"))]
+    assert any(op == "CreateInvoiceUnit" for op, _params in writes), "the suite did write (or it proves nothing)"
+    for op, params in writes:  # every create carried the run's tags; every write named only the run's accounts
+        if op.startswith("Create"):
+            assert "invoicing-contracts:run" in {t.get("Key") for t in params.get("ResourceTags") or []}, params
+        assert set(accounts_named(params)) <= set(MEMBERS), (op, params)
+    results = results_of(tmp_path / "reports")
+    real = results["meta"]["real_account"]
+    assert (real["account"], real["region"], real["endpoint_url"]) == (PAYER, "us-east-1", url)
+    assert real["created"] and real["left_behind"] == []
+    assert results["summary"]["violations"] == 0
+    assert results["meta"]["faults"]["skipped"].startswith("target aws cannot inject faults")
+    markdown = (tmp_path / "reports" / "behaviour.md").read_text()
+    assert "## Real account" in markdown and f"Account **{PAYER}**" in markdown and "region **us-east-1**" in markdown
+    assert f"created: {len(real['created'])};" in markdown and "**left behind: 0**" in markdown
+    assert f"real account {PAYER} (us-east-1)" in done.stdout and "left behind 0" in done.stdout
+    assert 'name="real_account.left_behind" value="0"' in (tmp_path / "reports" / "junit.xml").read_text()
+
+
 # ------------------------------------------------------------------------------------------------- bad input
 
 
@@ -177,19 +457,28 @@ def test_no_secret_sent_to_the_target_appears_in_any_file_the_run_wrote(tmp_path
         (["--target", "prod"], 2, "unknown target 'prod'; choose one of: mock, endpoint, aws"),
         (["--profile", "fast"], 2, "unknown profile 'fast'; choose one of: dev, ci, thorough"),
         (["--operations", "CreateInvoice"], 2, "unknown operation CreateInvoice; the installed model has:"),
+        (["--faults", "maybe"], 2, "unknown --faults 'maybe'; choose one of: auto, on, off"),
         (["--target", "endpoint"], 2, "--target endpoint needs --endpoint-url"),
         (["--mock-backend", "nope"], 2, "--mock-backend takes module:attr"),
-        (["--target", "aws"], 3, "--target aws is refused"),
+        (["--plan"], 2, "--plan only applies to --target aws"),
+        (["--target", "aws"], 3, "refusing --target aws"),
         (["--target", "endpoint", "--endpoint-url", "http://127.0.0.1:9"], 3,
          "cannot reach the endpoint http://127.0.0.1:9"),
     ],
 )
-def test_bad_input_gives_one_line_and_the_documented_exit_code(args, code, message):
-    done = run_cli(*args, timeout=120)
+def test_bad_input_gives_one_line_and_the_documented_exit_code(run, args, code, message):
+    done = run(*args)
     assert done.returncode == code
     assert done.stdout == ""
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("invoicing-contracts run: ") and message in lines[0]
+
+
+def test_python_dash_m_gives_the_same_one_line_usage_error():
+    done = run_process("--target", "prod", command=[sys.executable, "-m", "contracts.cli"], timeout=120)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.strip() == ("invoicing-contracts run: unknown target 'prod'; choose one of: mock, endpoint, "
+                                   "aws")
 
 
 # ------------------------------------------------------------------------------------ the options, in-process
@@ -200,26 +489,50 @@ def test_run_options_become_the_same_pytest_options():
     runner.add_arguments(parser)
     args = parser.parse_args(["--target", "endpoint", "--endpoint-url", "http://x:1", "--profile", "dev",
                               "--seed", "7", "--operations", "CreateInvoiceUnit", "GetInvoiceUnit",
-                              "--report-dir", "out"])
+                              "--report-dir", "out", "--faults", "off"])
     argv = runner.pytest_args(args)
     assert argv[0] == str(runner.SUITE_DIR)
     pairs = dict(zip(argv[1:], argv[2:]))
     assert (pairs["--target"], pairs["--endpoint-url"], pairs["--profile"], pairs["--seed"], pairs["--operations"],
-            pairs["--report-dir"]) == ("endpoint", "http://x:1", "dev", "7", "CreateInvoiceUnit,GetInvoiceUnit", "out")
+            pairs["--report-dir"], pairs["--faults"]) == ("endpoint", "http://x:1", "dev", "7",
+                                                         "CreateInvoiceUnit,GetInvoiceUnit", "out", "off")
+
+
+def test_run_has_the_real_account_options():
+    parser = argparse.ArgumentParser()
+    runner.add_arguments(parser)
+    args = parser.parse_args([])
+    assert (args.allow_real_account, args.allowed_account, args.plan, args.read_only, args.max_resources) == \
+        (False, [], False, False, None)
 
 
 def test_pytest_directly_takes_the_same_options(tmp_path):
-    environment = {**os.environ, "PYTHONPATH": str(ROOT), "AWS_DEFAULT_REGION": "us-east-1"}
+    environment = _environment()
     done = subprocess.run(
         [sys.executable, "-m", "pytest", str(runner.SUITE_DIR), "-q", "-p", "no:cacheprovider", "--profile", "dev",
          "--seed", "1", "--operations", "ListProcurementPortals", "--report-dir", str(tmp_path), "--example-db",
-         "none"], capture_output=True, text=True, env=environment, cwd=ROOT, timeout=300)
+         "none", "--faults", "off"], capture_output=True, text=True, env=environment, cwd=ROOT, timeout=300)
     assert done.returncode == 0, done.stdout[-2000:]
     assert "2 passed" in done.stdout  # valid + invalid requests for the one operation; no machine selected
     assert results_of(tmp_path)["meta"]["operations"] == ["ListProcurementPortals"]
     bad = subprocess.run([sys.executable, "-m", "pytest", str(runner.SUITE_DIR), "--profile", "fast"],
                          capture_output=True, text=True, env=environment, cwd=ROOT, timeout=120)
     assert bad.returncode == pytest.ExitCode.USAGE_ERROR and "unknown profile 'fast'" in bad.stderr
+
+
+def test_an_in_process_run_leaves_the_callers_hypothesis_settings_alone(tmp_path, run):
+    from hypothesis import core, settings as current
+    from hypothesis.internal.conjecture import engine
+
+    def state():
+        return (current.get_current_profile_name(), current.default.max_examples, current.default.database,
+                core.global_force_seed, engine.MAX_SHRINKING_SECONDS)
+
+    before = state()
+    done = run("--profile", "dev", "--seed", "9", "--operations", "ListProcurementPortals", "--report-dir",
+               str(tmp_path), "--example-db", "none", "--quiet")
+    assert done.returncode == 0
+    assert state() == before
 
 
 def test_profiles_grow_from_dev_to_thorough():

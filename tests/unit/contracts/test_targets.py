@@ -1,4 +1,6 @@
-"""Targets: the in-process emulator, any endpoint, and the refused real account."""
+"""Targets: the in-process emulator, any endpoint, and a real account (inside the guarded real-account run).
+
+The real account is the emulator's HTTP server, the caller's identity moto's STS, as in the real-account tests."""
 
 from __future__ import annotations
 
@@ -15,8 +17,23 @@ from contracts.targets import (
     parse_accounts,
     resolve_factory,
 )
+from contracts import safety
+from contracts.ledger import TAG_RUN
+from contracts.reporting import Results
+from contracts.suite import Suite
+from contracts.targets import AwsTarget, MockTarget
 from invoicing_mock import DEFAULT_ORGANIZATION
 from invoicing_mock.models import InvoicingBackend
+from _real_account_support import (  # noqa: F401 - fixtures
+    MEMBERS,
+    PAYER,
+    aws_test_environment,
+    emulator,
+    raw_client,
+    run_args,
+    snapshot,
+    unit_params,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -35,8 +52,8 @@ def test_unknown_target_is_a_usage_error():
         build(TargetConfig(kind="prod"))
 
 
-def test_aws_is_refused_until_the_real_account_mode_exists():
-    with pytest.raises(TargetError, match="--target aws is refused") as error:
+def test_aws_exists_only_inside_the_guarded_real_account_run():
+    with pytest.raises(TargetError, match="runs only inside `invoicing-contracts run --target aws`") as error:
         build(TargetConfig(kind="aws"))
     assert error.value.exit_code == 3
 
@@ -141,3 +158,127 @@ def test_endpoint_target_against_the_emulators_server():
             assert outcome.ok and outcome.response["InvoiceUnitArn"].startswith("arn:aws:invoicing::123456789012:")
     finally:
         served.stop()
+
+
+# ------------------------------------------------------------------------------------------------ real account
+
+
+@pytest.fixture
+def real_run(tmp_path, emulator):
+    """A cleared real-account run against the emulator's server: (run, url, log); cleaned up at the end."""
+    from moto import mock_aws
+
+    url, _backend, log = emulator
+    args = run_args(tmp_path, url=url)
+    with mock_aws():
+        clearance = safety.clear(args, environ={safety.OPT_IN_ENV: "1"})
+    real = safety.RealAccountRun.start(args, clearance)
+    real.messages = open(tmp_path / "cleanup.log", "w")
+    with real:
+        yield real, url, log
+
+
+def test_aws_target_works_through_the_runs_guard_and_names_only_the_runs_accounts(real_run):
+    real, url, log = real_run
+    with build(TargetConfig(kind="aws")) as target:
+        assert isinstance(target, AwsTarget)
+        assert (target.payer, target.members, target.receiver) == (PAYER, real.pool.accounts, MEMBERS[0])
+        assert target.describe()["account"] == PAYER and target.describe()["endpoint_url"] == url
+        assert target.other_account is None  # the caller's credentials: no other account to act as
+        with pytest.raises(TargetError, match="cannot call as account 999999999999"):
+            target.api(account="999999999999")
+        names = target.config.hints["Name"]
+        assert names and all(n.startswith(real.identity.name_prefix) for n in names)
+        assert target.unit_name("fixture").startswith(real.identity.name_prefix)
+
+        created = target.api().call("CreateInvoiceUnit", unit_params(names[0], receiver=target.receiver))
+        assert created.ok, created.summary()
+        arn = created.response["InvoiceUnitArn"]
+        tags = raw_client(url).list_tags_for_resource(ResourceArn=arn)["ResourceTags"]
+        assert {"Key": TAG_RUN, "Value": real.identity.run_id} in tags  # the guard tagged it
+        assert not target.foreign(arn)
+
+
+def test_aws_target_sends_nothing_the_guard_refuses_and_says_so(real_run):
+    real, url, log = real_run
+    production = raw_client(url).create_invoice_unit(**unit_params("production"))["InvoiceUnitArn"]
+    log.calls.clear()
+    with build(TargetConfig(kind="aws")) as target:
+        refused = target.api().call("DeleteInvoiceUnit", {"InvoiceUnitArn": production})
+        assert not refused.sent and refused.not_sent_by == "GuardRefused"
+        assert "a resource of account 123456789012 that this run did not create" in refused.summary()
+        # Hand-made JSON (invalid requests botocore cannot serialise) passes the guard too; a create cannot.
+        raw = target.api(validate=False)
+        for operation, params in (("DeleteInvoiceUnit", {"InvoiceUnitArn": production, "Bogus": 1}),
+                                  ("CreateInvoiceUnit", {**unit_params("x"), "Bogus": 1})):
+            outcome = raw.call(operation, params, raw=True)
+            assert outcome.not_sent_by == "GuardRefused", outcome.summary()
+        assert target.foreign(production)
+    assert log.writes() == []
+
+
+def test_aws_target_sees_omitted_and_empty_tags_as_the_same_create(real_run):
+    with build(TargetConfig(kind="aws")) as target:
+        params = unit_params("u")
+        assert target.effective_params("CreateInvoiceUnit", params) == \
+            target.effective_params("CreateInvoiceUnit", {**params, "ResourceTags": []})
+        assert target.effective_params("TagResource", {"ResourceArn": "a"}) == {"ResourceArn": "a"}
+    with build(TargetConfig()) as mock:  # elsewhere they are different requests
+        assert mock.effective_params("CreateInvoiceUnit", params) != {**params, "ResourceTags": []}
+
+
+def test_aws_target_finish_cleans_up_and_reports_the_account(real_run):
+    real, url, _log = real_run
+    with build(TargetConfig(kind="aws")) as target:
+        arn = target.api().call("CreateInvoiceUnit", unit_params(real.identity.unit_name("f"))).response[
+            "InvoiceUnitArn"]
+        meta = target.finish()
+    summary = meta["real_account"]
+    assert (summary["account"], summary["region"], summary["endpoint_url"]) == (PAYER, "us-east-1", url)
+    assert [c["arn"] for c in summary["created"]] == [arn]
+    assert [r["arn"] for r in summary["removed_at_cleanup"]] == [arn] and summary["left_behind"] == []
+    assert snapshot(raw_client(url)) == {}
+
+
+def test_a_shared_suite_lists_only_what_the_run_created(real_run):
+    real, url, _log = real_run
+    raw_client(url).create_invoice_unit(**unit_params("someone else"))
+    with build(TargetConfig(kind="aws")) as target:
+        suite = Suite(target=target, results=Results(), operations=("CreateInvoiceUnit",))
+        ours = suite.api().call("CreateInvoiceUnit", unit_params(real.identity.unit_name("s"))).response[
+            "InvoiceUnitArn"]
+        listed, failed = suite.listed(suite.contract.resources["InvoiceUnit"])
+        assert failed is None and set(listed) == {ours}
+
+
+# ------------------------------------------------------------------------------------ eventual consistency
+
+
+class Lagging(MockTarget):
+    """The emulator, read as an eventually consistent service is: with repeated reads."""
+
+    read_retries = 4
+    read_retry_delay = 0.25
+
+
+@pytest.mark.parametrize("variant", ["ReadAfterUpdateIsStale", "ListLagsBehindWrites"])
+def test_reads_are_repeated_until_the_write_shows_only_where_the_target_asks(variant):
+    from invoicing_mock import mutants
+
+    factory = getattr(mutants, variant)
+    for target_class, settles in ((Lagging, True), (MockTarget, False)):
+        with target_class(TargetConfig(backend_factory=factory)) as target:
+            suite = Suite(target=target, results=Results(), operations=("CreateInvoiceUnit",))
+            resource = suite.contract.resources["InvoiceUnit"]
+            api = suite.api()
+            arn = api.call("CreateInvoiceUnit", {**UNIT, "ClientToken": "c1"}).response["InvoiceUnitArn"]
+            if variant == "ListLagsBehindWrites":
+                listed, _failed = suite.listed(resource)
+                assert (arn in listed) == settles
+                continue
+            suite.read(resource, arn)
+            assert api.call("UpdateInvoiceUnit", {"InvoiceUnitArn": arn, "Description": "new",
+                                                  "ClientToken": "u1"}).ok
+            read = suite.read(resource, arn)
+            assert (read.response.get("Description") == "new") == settles, (target_class, read.response)
+            assert (suite.settling.waited > 0) == settles

@@ -98,13 +98,20 @@ def test_a_client_without_the_handler_cannot_reach_the_network():
 def test_the_guard_is_lifted_when_the_mock_stops():
     import botocore.httpsession
 
+    from invoicing_mock import core
+
+    # In one pytest session with tests/contract, that suite's mock target is still active here: then the guard
+    # must stay installed for it, and only the state before this test is restored.
+    outer = list(core._active)
     original = botocore.httpsession.URLLib3Session.send
+    assert (original is core._guarded_send) == bool(outer)
     with mock_invoicing():
-        assert botocore.httpsession.URLLib3Session.send is not original
+        assert botocore.httpsession.URLLib3Session.send is core._guarded_send
         with mock_invoicing():
             pass
-        assert botocore.httpsession.URLLib3Session.send is not original
+        assert botocore.httpsession.URLLib3Session.send is core._guarded_send
     assert botocore.httpsession.URLLib3Session.send is original
+    assert core._active == outer
 
 
 def test_nested_mocks_answer_from_the_innermost():
