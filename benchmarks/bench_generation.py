@@ -124,27 +124,8 @@ def run(operations, count: int, time_limit: float = 15.0) -> dict:
                          lambda d, op=op: not validate_request(op, d, wire=True), time_limit)
         rows.append({"operation": op, "ours": ours, "hypothesis_jsonschema": theirs})
         print(f"  measured {op}", file=sys.stderr)
-    ratios = [r["ours"]["draws_per_s"] / r["hypothesis_jsonschema"]["draws_per_s"] for r in rows
-              if r["ours"].get("draws_per_s") and r["hypothesis_jsonschema"].get("draws_per_s")]
-
-    def total(side, key):
-        return sum(r[side].get(key, 0) or 0 for r in rows)
-
-    summary = {
-        "examples_per_operation": count,
-        "operations": len(rows),
-        "ours_total_draws_per_s": round(total("ours", "draws") / total("ours", "seconds"), 1),
-        "theirs_total_draws_per_s": round(
-            total("hypothesis_jsonschema", "draws") / max(total("hypothesis_jsonschema", "seconds"), 1e-9), 1),
-        "speed_ratio_geomean": round(math.exp(sum(map(math.log, ratios)) / len(ratios)), 2) if ratios else None,
-        "ours_setup_s": round(total("ours", "setup_s"), 2),
-        "theirs_setup_s": round(total("hypothesis_jsonschema", "setup_s"), 2),
-        "ours_accepted_share": _share(rows, "ours"),
-        "theirs_accepted_share": _share(rows, "hypothesis_jsonschema"),
-        "theirs_errors": [r["operation"] for r in rows if "error" in r["hypothesis_jsonschema"]],
-        "time_capped": [f"{r['operation']} ({side})" for r in rows for side in ("ours", "hypothesis_jsonschema")
-                        if r[side].get("time_capped")],
-    }
+    summary = {"examples_per_operation": count, "operations": len(rows),
+               **_compared(rows, "hypothesis_jsonschema", "theirs", "operation")}
     return {"summary": summary, "rows": rows}
 
 
@@ -227,29 +208,30 @@ def run_patterns(operations, count: int, time_limit: float = 15.0) -> dict:
         rows.append({"shape": shape.name, "pattern": shape.metadata["pattern"], "min": lo, "max": hi,
                      "ours": ours, "from_regex": theirs})
         print(f"  measured {shape.name}", file=sys.stderr)
-    ratios = [r["ours"]["draws_per_s"] / r["from_regex"]["draws_per_s"] for r in rows
-              if r["ours"].get("draws_per_s") and r["from_regex"].get("draws_per_s")]
+    summary = {"examples_per_shape": count, "shapes": len(rows), **_compared(rows, "from_regex", "from_regex", "shape")}
+    return {"summary": summary, "rows": rows}
+
+
+
+def _compared(rows: list, other: str, prefix: str, label: str) -> dict:
+    """Totals of our side against `other` over measured rows; keys of the other side start with `prefix`."""
+    ratios = [r["ours"]["draws_per_s"] / r[other]["draws_per_s"] for r in rows
+              if r["ours"].get("draws_per_s") and r[other].get("draws_per_s")]
 
     def total(side, key):
         return sum(r[side].get(key, 0) or 0 for r in rows)
 
-    summary = {
-        "examples_per_shape": count,
-        "shapes": len(rows),
+    return {
         "ours_total_draws_per_s": round(total("ours", "draws") / max(total("ours", "seconds"), 1e-9), 1),
-        "from_regex_total_draws_per_s": round(
-            total("from_regex", "draws") / max(total("from_regex", "seconds"), 1e-9), 1),
+        f"{prefix}_total_draws_per_s": round(total(other, "draws") / max(total(other, "seconds"), 1e-9), 1),
         "speed_ratio_geomean": round(math.exp(sum(map(math.log, ratios)) / len(ratios)), 2) if ratios else None,
         "ours_setup_s": round(total("ours", "setup_s"), 2),
-        "from_regex_setup_s": round(total("from_regex", "setup_s"), 2),
+        f"{prefix}_setup_s": round(total(other, "setup_s"), 2),
         "ours_accepted_share": _share(rows, "ours"),
-        "from_regex_accepted_share": _share(rows, "from_regex"),
-        "from_regex_errors": [r["shape"] for r in rows if "error" in r["from_regex"]],
-        "time_capped": [f"{r['shape']} ({side})" for r in rows for side in ("ours", "from_regex")
-                        if r[side].get("time_capped")],
+        f"{prefix}_accepted_share": _share(rows, other),
+        f"{prefix}_errors": [r[label] for r in rows if "error" in r[other]],
+        "time_capped": [f"{r[label]} ({side})" for r in rows for side in ("ours", other) if r[side].get("time_capped")],
     }
-    return {"summary": summary, "rows": rows}
-
 
 def render_patterns(result: dict) -> str:
     def cell(side):
