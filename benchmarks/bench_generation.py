@@ -39,8 +39,7 @@ from hypothesis import strategies as st  # noqa: E402
 
 import strategies  # noqa: E402
 from contracts import json_schema, validate_request  # noqa: E402
-from strategies._compile import pattern_strings, shape_kind, string_bounds  # noqa: E402
-from strategies._model import operation_model, service_model  # noqa: E402
+from strategies import operation_model, pattern_strings, service_model, shape_kind, string_bounds  # noqa: E402
 
 
 def _adapt_hypothesis_jsonschema() -> None:

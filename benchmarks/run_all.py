@@ -306,7 +306,7 @@ def main(argv=None) -> int:
 
 
 def _operations():
-    from strategies._model import service_model
+    from strategies import service_model
 
     return service_model().operation_names
 

@@ -151,7 +151,7 @@ def serialisable(operation: str, params: dict, service: str = "invoicing") -> bo
     """Whether botocore's serialiser (validation off) can encode `params` at all."""
     from botocore.serialize import create_serializer
 
-    from strategies._model import service_model
+    from strategies import service_model
 
     model = service_model(service)
     try:

@@ -40,7 +40,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
 
 def main(argv: list[str] | None = None) -> int:
     from contracts.model import ModelTooOld, check_installed_model
-    from strategies._model import UnknownName
+    from strategies import UnknownName
 
     parser, modules = build_parser()
     args = parser.parse_args(argv)

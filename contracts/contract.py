@@ -14,7 +14,7 @@ from pathlib import Path
 
 from botocore.model import OperationModel, ServiceModel, Shape
 
-from strategies._model import service_model
+from strategies import service_model, token_members
 
 DATA_FILE = Path(__file__).with_name("invoicing.json")
 EFFECTS = ("create", "update", "delete", "action")
@@ -68,12 +68,6 @@ def declared_errors(operation: str, service: str = "invoicing") -> frozenset[str
     return frozenset(shape.name for shape in service_model(service).operation_model(operation).error_shapes)
 
 
-def _token_members(op: OperationModel) -> list[str]:
-    # Read from the resolved members: the idempotencyToken trait sits on the member, not on the shape.
-    shape = op.input_shape
-    return [n for n, m in (shape.members.items() if shape else []) if m.metadata.get("idempotencyToken")]
-
-
 def _member_path_exists(shape: Shape | None, path: str) -> bool:
     for part in path.split("."):
         if shape is None or shape.type_name != "structure" or part not in shape.members:
@@ -84,7 +78,7 @@ def _member_path_exists(shape: Shape | None, path: str) -> bool:
 
 def _check_operation(name: str, entry: dict, resources: dict, op: OperationModel, problems: list[str]) -> None:
     where = f"operations.{name}"
-    tokens = _token_members(op)
+    tokens = token_members(op)
     if not tokens:
         problems.append(f"{where}: the installed model gives {name} no idempotency token; remove the entry")
     if entry.get("resource") not in resources:
@@ -152,7 +146,7 @@ def parse(data: dict, model: ServiceModel | None = None) -> Contract:
         _check_operation(name, entry, raw_resources, model.operation_model(name), problems)
     # Every token-bearing operation needs an entry: a missing one is a failure, never a silent skip.
     for name in names:
-        if _token_members(model.operation_model(name)) and name not in raw_ops:
+        if token_members(model.operation_model(name)) and name not in raw_ops:
             problems.append(
                 f"operations.{name}: missing; {name} has an idempotency token in the installed model, "
                 f"add its resource, effect, response_identifier, conflict_error and volatile to {DATA_FILE.name}"
@@ -194,7 +188,7 @@ def parse(data: dict, model: ServiceModel | None = None) -> Contract:
             name=name,
             resource=resources[raw_ops[name]["resource"]],
             effect=raw_ops[name]["effect"],
-            token_member=_token_members(model.operation_model(name))[0],
+            token_member=token_members(model.operation_model(name))[0],
             response_identifier=raw_ops[name]["response_identifier"],
             conflict_error=raw_ops[name]["conflict_error"],
             volatile=tuple(raw_ops[name].get("volatile", [])),

@@ -119,7 +119,7 @@ def _draw(strategy, count: int) -> list:
 def measure(operations, service: str, per_operation: int) -> tuple[list[Cell], dict]:
     import strategies
     from contracts.validate import validate_request
-    from strategies._model import operation_model
+    from strategies import operation_model
 
     cells: dict[tuple, Cell] = {}
     budget = per_operation * len(operations)
@@ -164,8 +164,7 @@ def measure(operations, service: str, per_operation: int) -> tuple[list[Cell], d
 
 def _explain_pattern_cells(cells, service):
     """Pattern cells no value can break under both readings: vacuous or ambiguous-only (never failures)."""
-    from strategies._compile import pattern_strings
-    from strategies._model import operation_model
+    from strategies import operation_model, pattern_strings
 
     for (op, member, constraint), cell in cells.items():
         if constraint != "pattern":
@@ -218,7 +217,7 @@ def render_table(cells: list[Cell], summary: dict, show_all: bool) -> str:
 
 def main(args) -> int:
     from contracts.cli import UsageError
-    from strategies._model import operation_model, service_model
+    from strategies import operation_model, service_model
 
     names = service_model(args.service).operation_names
     operations = list(args.operations or names)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from contracts.calls import Outcome
 from contracts.contract import TokenOperation
 from contracts.suite import Params, Suite, comparable, read_view
-from strategies._model import service_model
+from strategies import service_model
 
 FAULT_EFFECTS = ("create", "update", "delete")
 

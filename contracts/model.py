@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import botocore
 
-from strategies._model import service_model
+from strategies import service_model, token_members
 
 # The operations that carry an idempotency token in the model the contracts were written against
 # (botocore >= 1.44.0). Six of them gained it in May 2026 (botocore 1.43.14).
@@ -23,14 +23,6 @@ TOKEN_OPERATIONS = (
 
 class ModelTooOld(RuntimeError):
     """The installed botocore's Invoicing model lacks what the contracts need (CLI exit code 2)."""
-
-
-def token_members(operation: str, service: str = "invoicing") -> list[str]:
-    """Input members with the idempotencyToken trait (read from the resolved member, as botocore does)."""
-    shape = service_model(service).operation_model(operation).input_shape
-    if shape is None:
-        return []
-    return [name for name, member in shape.members.items() if member.metadata.get("idempotencyToken")]
 
 
 def check_installed_model() -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 from contracts.contract import load as load_contract
-from strategies._model import service_model
+from strategies import service_model
 
 _ACCOUNT = re.compile(r"\d{12}")
 READ_PREFIXES = ("Get", "List", "BatchGet", "Describe")

@@ -19,53 +19,11 @@ import itertools
 import threading
 from typing import Any
 
-from strategies._model import service_model
+from strategies import sensitive_members as sensitive_member_names
 
 REDACTED = "<redacted>"
 # Shorter values are not scrubbed from free text: a one-letter "secret" would shred every message.
 MIN_SCRUB_LENGTH = 3
-
-
-def _is_sensitive(shape) -> bool:
-    if shape is None:
-        return False
-    if shape.metadata.get("sensitive") or getattr(shape, "serialization", {}).get("sensitive"):
-        return True
-    if shape.type_name == "list":
-        return _is_sensitive(shape.member)
-    if shape.type_name == "map":
-        return _is_sensitive(shape.value)
-    return False
-
-
-@functools.lru_cache(maxsize=None)
-def sensitive_member_names(service: str = "invoicing") -> frozenset[str]:
-    """Names of members the model marks sensitive on any operation's input, output or errors."""
-    model = service_model(service)
-    names: set[str] = set()
-    seen: set[str] = set()
-
-    def walk(shape) -> None:
-        if shape is None or shape.name in seen:
-            return
-        seen.add(shape.name)
-        if shape.type_name == "structure":
-            for name, member in shape.members.items():
-                if _is_sensitive(member):
-                    names.add(name)
-                walk(member)
-        elif shape.type_name == "list":
-            walk(shape.member)
-        elif shape.type_name == "map":
-            walk(shape.value)
-
-    for op_name in model.operation_names:
-        op = model.operation_model(op_name)
-        walk(op.input_shape)
-        walk(op.output_shape)
-        for error in op.error_shapes:
-            walk(error)
-    return frozenset(names)
 
 
 class Redactor:

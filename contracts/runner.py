@@ -77,7 +77,7 @@ def limit_shrinking(seconds: int) -> int | None:
 
 
 def all_operations() -> list[str]:
-    from strategies._model import service_model
+    from strategies import service_model
 
     return list(service_model().operation_names)
 
@@ -304,12 +304,12 @@ def installed_model():
     import botocore
 
     from contracts.model_sources import LoadedModel
-    from strategies._model import _session
+    from strategies import botocore_session
 
     label = f"installed botocore {botocore.__version__}"
     if os.environ.get("AWS_DATA_PATH"):
         label += f" (with AWS_DATA_PATH={os.environ['AWS_DATA_PATH']})"
-    return LoadedModel(label, _session().get_service_data("invoicing"))
+    return LoadedModel(label, botocore_session().get_service_data("invoicing"))
 
 
 def model_drift() -> DriftGate:

@@ -228,7 +228,7 @@ class WriteGuard:
     def __init__(self, *, account: str, identity: RunIdentity, ledger: Ledger | None, pool: plan_mod.AccountPool,
                  resources: budget_mod.ResourceBudget, read_only: bool):
         from contracts.contract import load as load_contract
-        from strategies._model import service_model
+        from strategies import service_model
         from strategies.hints import is_account_id, is_arn
 
         self.account = account
@@ -629,7 +629,7 @@ def show_plan(args: argparse.Namespace, plan_calls: Mapping[str, int] | None, *,
         pool = plan_mod.AccountPool(source=f"unusable: {error}")
     read_only = bool(getattr(args, "read_only", False))
     if plan_calls is None:
-        from strategies._model import service_model
+        from strategies import service_model
 
         profile = getattr(args, "profile", "ci") if getattr(args, "profile", "ci") in REAL_ACCOUNT_PROFILES else "ci"
         operations = getattr(args, "operations", None) or service_model("invoicing").operation_names

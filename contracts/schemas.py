@@ -13,9 +13,7 @@ from typing import Any
 
 from botocore.model import Shape
 
-from contracts.validate import INT_BOUNDS
-from strategies._model import operation_model
-from strategies._regex import anchored
+from strategies import INT_BOUNDS, anchored, operation_model
 
 __all__ = ["json_schema", "shape_schema"]
 

@@ -20,8 +20,7 @@ from contracts.contract import Contract, Resource, load
 from contracts.redaction import REDACTOR, sensitive_member_names
 from contracts.reporting import Results
 from contracts.targets import Target, secret_pool
-from strategies import Hints
-from strategies._model import service_model
+from strategies import Hints, service_model
 
 
 # Where the suite's pytest plugin (tests/contract/conftest.py) keeps the run's state, for `run` to read.

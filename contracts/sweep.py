@@ -101,7 +101,7 @@ def _kinds() -> list[_Kind]:
     deletes = {op.resource.kind: op.name for op in contract.operations.values() if op.effect == "delete"}
     kinds = []
     for resource in contract.resources.values():
-        from strategies._model import service_model
+        from strategies import service_model
 
         item_shape = service_model("invoicing").operation_model(resource.list).output_shape.members[resource.list_member]
         kinds.append(_Kind(resource.kind, resource.identifier, resource.list, resource.list_member,

@@ -26,13 +26,10 @@ from typing import Any
 from botocore.model import Shape
 from botocore.utils import parse_to_aware_datetime
 
-from strategies._describe import describe, quote_path_key
-from strategies._model import operation_model
-from strategies._regex import compiled
+from strategies import INT_BOUNDS, compiled, describe, operation_model, quote_path_key
 
 __all__ = ["Problem", "validate_request", "validate_value"]
 
-INT_BOUNDS = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
 
 
 @dataclass(frozen=True)

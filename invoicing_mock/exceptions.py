@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from strategies._model import service_model
+from strategies import service_model
 
 #: The `__type` prefix: awsJson1_0 servers send the error's full shape id (Smithy AWS JSON spec). AWS service
 #: shape ids live in `com.amazonaws.<endpointPrefix>`; botocore keeps only the prefix, so the id is built here.

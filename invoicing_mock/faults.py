@@ -130,7 +130,7 @@ class FaultRule:
         if self.phase not in KINDS[self.kind]:
             raise FaultSpecError(f"{where}: phase {self.phase!r} is not one of {', '.join(KINDS[self.kind])}")
         if self.operation is not None:
-            from strategies._model import service_model
+            from strategies import service_model
 
             names = service_model("invoicing").operation_names
             if self.operation not in names:

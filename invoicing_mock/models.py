@@ -65,7 +65,7 @@ from invoicing_mock.idempotency import DEFAULT_WINDOW_SECONDS, TokenRecord, fing
 from invoicing_mock.organization import DEFAULT_ORGANIZATION, Directory, Organization
 from invoicing_mock.pagination import DEFAULT_TTL_SECONDS, PageTokens, scope_of
 from invoicing_mock.sensitive import reveals, sensitive_values
-from strategies._model import service_model
+from strategies import service_model
 
 _MODEL = service_model("invoicing")
 _STATUSES = set(_MODEL.shape_for("ProcurementPortalPreferenceStatus").enum)

@@ -29,7 +29,7 @@ from invoicing_mock.exceptions import (
 from invoicing_mock.faults import DropResponse
 from invoicing_mock.models import Call, InvoicingBackend
 from invoicing_mock.organization import caller_account
-from strategies._model import service_model
+from strategies import service_model
 
 logger = logging.getLogger("invoicing_mock")
 

@@ -4,7 +4,7 @@ any enclosing shape, e.g. every field of a `Contact`), and `ProcurementPortalSha
 
 from __future__ import annotations
 
-from strategies._model import operation_model
+from strategies import operation_model
 
 ALWAYS_SENSITIVE = frozenset({"ProcurementPortalSharedSecret"})
 

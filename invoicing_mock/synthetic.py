@@ -17,7 +17,7 @@ import functools
 import hashlib
 import re
 
-from strategies._model import service_model
+from strategies import service_model
 
 INVOICE_YEAR = 2025
 SUPPLIERS_PER_PORTAL = 25

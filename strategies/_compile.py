@@ -18,6 +18,7 @@ from botocore.model import Shape
 from botocore.validate import ParamValidator
 from hypothesis import strategies as st
 
+from strategies._facts import INT_BOUNDS
 from strategies._patterns import Contradiction, PatternStrings
 from strategies.hints import Hints, hinted_values
 
@@ -26,7 +27,6 @@ __all__ = ["Compiler", "Contradiction", "BOTOCORE_TYPES", "INT_BOUNDS", "pattern
 MAX_DEPTH = 2  # how many times one shape may nest inside itself before only its minimum is built
 LIST_EXTRA = 4  # valid lists/maps draw between min and min+LIST_EXTRA items (max=1000 stays cheap)
 BLOB_EXTRA = 64
-INT_BOUNDS = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
 TIME_RANGE = (_dt.datetime(2000, 1, 1), _dt.datetime(2099, 12, 31))
 ANY_TEXT = r"[\x00-\U0010ffff]*"  # strings without a pattern (surrogates are dropped at generation)
 

@@ -13,13 +13,13 @@ class UnknownName(LookupError):
 
 
 @functools.lru_cache(maxsize=None)
-def _session() -> botocore.session.Session:
+def botocore_session() -> botocore.session.Session:
     return botocore.session.get_session()
 
 
 @functools.lru_cache(maxsize=None)
 def service_model(service: str = "invoicing") -> ServiceModel:
-    session = _session()
+    session = botocore_session()
     available = session.get_available_services()
     if service not in available:
         raise UnknownName(

@@ -12,7 +12,7 @@ from botocore.model import ServiceModel
 
 from contracts.contract import DATA_FILE, ContractDataError, load, parse
 from contracts.model import TOKEN_OPERATIONS, token_members
-from strategies._model import service_model
+from strategies import service_model
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "models"
 

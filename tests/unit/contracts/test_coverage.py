@@ -5,7 +5,7 @@ import json
 import strategies
 from contracts import coverage
 from contracts.cli import main
-from strategies._model import operation_model
+from strategies import operation_model
 
 
 def run(capsys, *argv):

@@ -11,7 +11,7 @@ from moto import mock_aws
 
 from contracts import plan as plan_mod
 from contracts import safety
-from strategies._model import service_model
+from strategies import service_model
 from _real_account_support import MEMBERS, PAYER, aws_test_environment, emulator, run_args  # noqa: F401
 
 OPERATIONS = service_model("invoicing").operation_names

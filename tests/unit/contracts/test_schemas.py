@@ -4,8 +4,7 @@ import jsonschema
 import pytest
 
 from contracts import json_schema, validate_request
-from strategies import UnknownName
-from strategies._model import service_model
+from strategies import UnknownName, service_model
 
 OPERATIONS = service_model().operation_names
 

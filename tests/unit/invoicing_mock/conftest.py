@@ -18,7 +18,7 @@ from invoicing_mock import mock_invoicing
 from invoicing_mock.clock import ManualClock
 from invoicing_mock.models import InvoicingBackend
 from invoicing_mock.server import start
-from strategies._model import service_model
+from strategies import service_model
 
 NO_RETRIES = Config(retries={"total_max_attempts": 1})
 UNVALIDATED = Config(retries={"total_max_attempts": 1}, parameter_validation=False)

@@ -15,8 +15,7 @@ from hypothesis import strategies as st
 from invoicing_mock import DEFAULT_ORGANIZATION, mock_invoicing
 from invoicing_mock.clock import ManualClock
 from invoicing_mock.models import InvoicingBackend
-from strategies import Hints, invalid_requests, requests, violation_sites
-from strategies._model import operation_model, service_model
+from strategies import Hints, invalid_requests, operation_model, requests, service_model, violation_sites
 
 OPERATIONS = sorted(service_model("invoicing").operation_names)
 GENERATED = settings(

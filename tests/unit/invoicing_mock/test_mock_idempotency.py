@@ -16,7 +16,7 @@ from invoicing_mock.clock import ManualClock
 from invoicing_mock.faults import DropResponse, Faults
 from invoicing_mock.models import InvoicingBackend, validation_code
 from invoicing_mock.server import start
-from strategies._model import operation_model
+from strategies import operation_model
 
 PAYER = "123456789012"
 TOKEN = "token-1"

@@ -11,7 +11,7 @@ from moto import mock_aws
 from invoicing_mock import DEFAULT_ORGANIZATION, InvoicingRequestEscaped, Organization, mock_invoicing, patch_client
 from invoicing_mock.core import EVENT, _before_send
 from invoicing_mock.exceptions import MODEL_ERRORS
-from strategies._model import service_model
+from strategies import service_model
 
 PAYER = "123456789012"
 

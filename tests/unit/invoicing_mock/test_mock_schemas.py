@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from invoicing_mock.models import validation_code
-from strategies._model import service_model
+from strategies import service_model
 
 
 def test_every_operation_answers_schema_valid_output(client, target, schema_checked):
