@@ -105,7 +105,7 @@ def emulator_scaling(calls: int, sizes=(10, 1_000, 10_000)) -> dict:
 
 def time_to_kill(path: Path, run: bool, quick: bool) -> dict | None:
     if run:
-        from contracts import mutants
+        from contracts.cli import mutants
 
         argv = ["--seed", "1", "--report-dir", str(path.parent)]
         mutants.run_cli(argv + (["--variants", "TokenIgnored,ConflictAccepted,RacyTokenCheck"] if quick else []))

@@ -4,7 +4,7 @@ Only the model-level helpers are exported here; the CLI, targets and reporting a
 importing `contracts` (as the emulator does) stays cheap and free of cycles.
 """
 
-from contracts.validate import Problem, validate_request
-from contracts.schemas import json_schema
+from contracts.validation.validate import Problem, validate_request
+from contracts.validation.schemas import json_schema
 
 __all__ = ["Problem", "validate_request", "json_schema"]

@@ -2,7 +2,7 @@
 
 `Api.call(operation, params)` never raises for an answer of the target: success, an AWS error, a client-side
 ParamValidationError, a request botocore could not even serialise, and a request a real-account run's guard or
-resource budget kept back (contracts.safety.REFUSALS) all come back as an `Outcome`. The raw JSON
+resource budget kept back (contracts.guard.safety.REFUSALS) all come back as an `Outcome`. The raw JSON
 body is kept (captured at botocore's after-call event) because the output contract is about the wire, not about
 what botocore's parser made of it. Each call is appended to the current `Trace`, the steps of one Hypothesis
 example, which becomes a failure's minimal example and its boto3 reproduction.
@@ -20,7 +20,7 @@ import botocore
 import botocore.exceptions
 from botocore import xform_name
 
-from contracts.redaction import REDACTOR
+from contracts.model.redaction import REDACTOR
 
 
 @dataclass
@@ -36,7 +36,7 @@ class Outcome:
     client_error: str | None = None  # ParamValidationError / serialisation failure, as text
     connection_error: str | None = None  # the target could not be reached
     sent_body: bytes | None = None  # the request body as sent (to check tokens on the wire)
-    # A real-account run's guard or resource budget kept the request from being sent (contracts.safety): the
+    # A real-account run's guard or resource budget kept the request from being sent (contracts.guard.safety): the
     # request was not tried, so no check can hold it against the target.
     not_sent: str | None = None
     not_sent_by: str | None = None  # GuardRefused | BudgetExceeded
@@ -170,15 +170,15 @@ def wire_json(params: dict) -> bytes:
 
 @functools.lru_cache(maxsize=1)
 def _local_refusals() -> tuple[type[BaseException], ...]:
-    """What a real-account run raises instead of sending (contracts.safety.REFUSALS); imported late because
-    contracts.safety builds on the contract data, which builds on this module's neighbours."""
-    from contracts.safety import REFUSALS
+    """What a real-account run raises instead of sending (contracts.guard.safety.REFUSALS); imported late because
+    contracts.guard.safety builds on the contract data, which builds on this module's neighbours."""
+    from contracts.guard.safety import REFUSALS
 
     return REFUSALS
 
 
 class Api:
-    """A botocore client of the target plus recording; built by contracts.targets.Target.api()."""
+    """A botocore client of the target plus recording; built by contracts.engine.targets.Target.api()."""
 
     def __init__(self, client, *, validate: bool = True, account: str | None = None, trace: Trace = TRACE):
         self.client = client
@@ -187,7 +187,7 @@ class Api:
         self.trace = trace
         self.listeners: list[Callable[[Call], None]] = []  # told of every call (e.g. the cleanup ledger)
         # Checks a request sent as hand-made JSON (raw=True), which botocore's event handlers never see as
-        # parameters: a real-account run's guard (it raises one of contracts.safety.REFUSALS to refuse).
+        # parameters: a real-account run's guard (it raises one of contracts.guard.safety.REFUSALS to refuse).
         self.raw_guard: Callable[[str, dict], None] | None = None
         self._wire = _WireCapture()
         self._wire.clear()

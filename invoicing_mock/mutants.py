@@ -511,7 +511,7 @@ class FreshArnOnReplayRecordingSecrets(ReplayExecutesAgain):
     which secrets went over the wire and then look for them in every file the run wrote."""
 
     def handle(self, call):
-        from contracts.redaction import sensitive_member_names
+        from contracts.model.redaction import sensitive_member_names
 
         names = sensitive_member_names()
         found: list[str] = []

@@ -238,7 +238,7 @@ def _fault_rule(text: str) -> FaultRule:
 
 
 def _schedule(args: argparse.Namespace) -> ScheduledFaults | None:
-    from contracts.cli import UsageError
+    from contracts.exit_codes import UsageError
 
     rules = list(args.fault)
     seed = args.fault_seed
@@ -254,7 +254,7 @@ def _schedule(args: argparse.Namespace) -> ScheduledFaults | None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from contracts.cli import UsageError
+    from contracts.exit_codes import UsageError
 
     organizations: Iterable[Organization] = args.organization or (DEFAULT_ORGANIZATION,)
     options = {} if args.idempotency_window is None else {"idempotency_window": args.idempotency_window}

@@ -12,7 +12,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from contracts import safety
+from contracts.guard import safety
 from invoicing_mock.faults import Faults
 from invoicing_mock.models import InvoicingBackend
 from invoicing_mock.organization import DEFAULT_ORGANIZATION

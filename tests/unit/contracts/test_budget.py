@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from contracts import budget
+from contracts.guard import budget
 from invoicing_mock.exceptions import ThrottlingException
 from invoicing_mock.faults import Faults
 from invoicing_mock.models import InvoicingBackend

@@ -7,7 +7,7 @@ import pytest
 from contracts import reporting
 from contracts.calls import Call, Outcome
 from contracts.checks import CHECKS, PROPERTIES, CheckContext, CheckRegistry, ContractViolation
-from contracts.contract import load
+from contracts.packs.contract import load
 
 UNIT = "arn:aws:invoicing::123456789012:invoice-unit/abcd1234"
 OTHER = "arn:aws:invoicing::123456789012:invoice-unit/ffff0000"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from botocore.model import ServiceModel
 
-from contracts.contract import DATA_FILE, ContractDataError, load, parse
+from contracts.packs.contract import DATA_FILE, ContractDataError, load, parse
 from contracts.model import TOKEN_OPERATIONS, token_members
 from strategies import service_model
 

@@ -3,7 +3,7 @@
 import json
 
 import strategies
-from contracts import coverage
+from contracts.cli import coverage
 from contracts.cli import main
 from strategies import operation_model
 

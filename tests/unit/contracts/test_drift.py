@@ -17,10 +17,10 @@ import botocore
 import pytest
 
 import contracts.cli as cli
-from contracts import drift
-from contracts.cli import UsageError
-from contracts.drift import check_drift, diff_models
-from contracts.model_sources import (SNAPSHOT_BOTOCORE_VERSION, SNAPSHOT_PATH, Unreachable, fetch_botocore_model,
+from contracts.drift import gate as drift
+from contracts.exit_codes import UsageError
+from contracts.drift.gate import check_drift, diff_models
+from contracts.drift.sources import (SNAPSHOT_BOTOCORE_VERSION, SNAPSHOT_PATH, Unreachable, fetch_botocore_model,
                                      load_model, read_model_file)
 
 MODELS = Path(__file__).parents[2] / "fixtures" / "models"
@@ -452,7 +452,7 @@ def test_cli_unreachable_index_exits_3(run_cli, monkeypatch):
     def offline(version, service="invoicing", **_):
         raise Unreachable(f"cannot fetch botocore=={version}: the package index is unreachable")
 
-    monkeypatch.setattr("contracts.model_sources.fetch_botocore_model", offline)
+    monkeypatch.setattr("contracts.drift.sources.fetch_botocore_model", offline)
     code, out, err = run_cli("botocore==1.43.13", AFTER)
     assert (code, out) == (3, "") and err.count("\n") == 1
 

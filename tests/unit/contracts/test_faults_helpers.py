@@ -10,13 +10,13 @@ from botocore.config import Config
 
 from contracts.calls import Call, Outcome
 from contracts.checks import CHECKS, CheckContext, ContractViolation
-from contracts.contract import load
-from contracts.faults_checks import refused_over_token
-from contracts.faults_control import FaultsUnavailable, HttpControl, InProcessControl, control_for
-from contracts.faults_report import ScriptCall, fault_script, figures, markdown_section, race_script
-from contracts.faults_wire import Attempt, WireRecorder
+from contracts.packs.contract import load
+from contracts.checks.faults import refused_over_token
+from contracts.engine.faults_control import FaultsUnavailable, HttpControl, InProcessControl, control_for
+from contracts.reporting.faults import ScriptCall, fault_script, figures, markdown_section, race_script
+from contracts.engine.faults_wire import Attempt, WireRecorder
 from contracts.reporting import Results
-from contracts.targets import EndpointTarget, MockTarget, TargetConfig
+from contracts.engine.targets import EndpointTarget, MockTarget, TargetConfig
 from invoicing_mock import mock_invoicing
 from invoicing_mock.faults import ScheduledFaults
 from invoicing_mock.server import start

@@ -7,9 +7,9 @@ import os
 
 import pytest
 
-from contracts import ledger as ledger_mod
+from contracts.guard import ledger as ledger_mod
 from contracts import validate_request
-from contracts.ledger import Ledger, LedgerError, RunIdentity
+from contracts.guard.ledger import Ledger, LedgerError, RunIdentity
 
 RUN = "20260526T101500Z-ab12cd34"
 

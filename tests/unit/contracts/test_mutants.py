@@ -29,8 +29,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from contracts import mutants
-from contracts.cli import UsageError
+from contracts.cli import mutants
+from contracts.exit_codes import UsageError
 from invoicing_mock import Organization, mock_invoicing
 from invoicing_mock.models import InvoicingBackend
 from invoicing_mock.mutants import CATALOGUE, Variant
@@ -90,7 +90,7 @@ def test_the_catalogue_has_at_least_20_named_variants_and_every_required_fault()
 @pytest.mark.parametrize("variant", CATALOGUE.values(), ids=list(CATALOGUE))
 def test_each_variant_is_a_small_documented_emulator_subclass(variant: Variant):
     from contracts.checks import PROPERTIES
-    import contracts.faults_checks  # noqa: F401 - registers properties 7, 8 and 10
+    import contracts.checks.faults  # noqa: F401 - registers properties 7, 8 and 10
 
     cls = variant.cls
     assert issubclass(cls, InvoicingBackend) and cls is not InvoicingBackend
@@ -107,7 +107,7 @@ def test_each_variant_is_a_small_documented_emulator_subclass(variant: Variant):
 
 
 def mutants_spec_resolves(spec: str):
-    from contracts.targets import resolve_factory
+    from contracts.engine.targets import resolve_factory
 
     return resolve_factory(spec)
 

@@ -9,8 +9,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from contracts import plan as plan_mod
-from contracts import safety
+from contracts.guard import plan as plan_mod
+from contracts.guard import safety
 from strategies import service_model
 from _real_account_support import MEMBERS, PAYER, aws_test_environment, emulator, run_args  # noqa: F401
 

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from contracts import reporting
 from contracts.calls import Call, Outcome
 from contracts.checks import ContractViolation
-from contracts.redaction import Redactor, _placeholder, sensitive_member_names
+from contracts.model.redaction import Redactor, _placeholder, sensitive_member_names
 
 ROOT = Path(__file__).resolve().parents[3]
 UNIT = "arn:aws:invoicing::123456789012:invoice-unit/abcd1234"
@@ -172,7 +172,7 @@ def test_summary_table_has_a_row_per_operation():
 
 
 def test_the_reports_carry_the_fault_figures_the_model_drift_and_the_real_account(tmp_path):
-    from contracts.faults_report import figures
+    from contracts.reporting.faults import figures
 
     results = reporting.Results()
     results.meta.update(target="aws", account="123456789012", profile="ci")

@@ -26,7 +26,11 @@ import pytest
 from hypothesis import Phase, given, settings, strategies as st
 from moto import mock_aws
 
-from contracts import cli, runner, safety
+from contracts import cli
+
+from contracts.cli import run as runner
+
+from contracts.guard import safety
 from _real_account_support import (  # noqa: F401 - fixtures
     MEMBERS,
     PAYER,

@@ -11,9 +11,9 @@ import json
 import pytest
 from moto import mock_aws
 
-from contracts import safety
-from contracts.budget import BudgetExceeded
-from contracts.ledger import TAG_RUN, TAG_TOKEN
+from contracts.guard import safety
+from contracts.guard.budget import BudgetExceeded
+from contracts.guard.ledger import TAG_RUN, TAG_TOKEN
 from _real_account_support import (  # noqa: F401 - fixtures
     MEMBERS,
     PAYER,

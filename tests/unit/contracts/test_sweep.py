@@ -20,9 +20,10 @@ from pathlib import Path
 import pytest
 from moto import mock_aws
 
-from contracts import ledger as ledger_mod
-from contracts import safety, sweep
-from contracts.ledger import TAG_RUN, RunIdentity
+from contracts.guard import ledger as ledger_mod
+from contracts.guard import safety
+from contracts.guard import sweep
+from contracts.guard.ledger import TAG_RUN, RunIdentity
 from invoicing_mock.faults import DropResponse, Faults
 from invoicing_mock.models import InvoicingBackend
 from _real_account_support import (  # noqa: F401 - fixtures
@@ -314,7 +315,7 @@ def test_a_ledger_of_another_account_is_left_alone(tmp_path, emulator, monkeypat
 
 
 def test_sweep_usage_errors(tmp_path):
-    from contracts.cli import UsageError
+    from contracts.exit_codes import UsageError
 
     with pytest.raises(UsageError, match="no ledger found; give --ledger FILE, or --target"):
         sweep_cli("--all-runs", "--ledger-dir", str(tmp_path))

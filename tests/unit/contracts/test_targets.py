@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from contracts.targets import (
+from contracts.engine.targets import (
     ConfigError,
     TargetConfig,
     TargetError,
@@ -17,11 +17,11 @@ from contracts.targets import (
     parse_accounts,
     resolve_factory,
 )
-from contracts import safety
-from contracts.ledger import TAG_RUN
+from contracts.guard import safety
+from contracts.guard.ledger import TAG_RUN
 from contracts.reporting import Results
-from contracts.suite import Suite
-from contracts.targets import AwsTarget, MockTarget
+from contracts.engine.session import Suite
+from contracts.engine.targets import AwsTarget, MockTarget
 from invoicing_mock import DEFAULT_ORGANIZATION
 from invoicing_mock.models import InvoicingBackend
 from _real_account_support import (  # noqa: F401 - fixtures

@@ -13,7 +13,7 @@ import pytest
 from botocore.config import Config
 
 from contracts import json_schema
-from contracts.schemas import shape_schema
+from contracts.validation.schemas import shape_schema
 from invoicing_mock import mock_invoicing
 from invoicing_mock.clock import ManualClock
 from invoicing_mock.models import InvoicingBackend

@@ -6,8 +6,8 @@ from botocore.model import ServiceModel
 from botocore.validate import validate_parameters
 from hypothesis import HealthCheck, given, settings
 
-from contracts.schemas import shape_schema
-from contracts.validate import validate_value
+from contracts.validation.schemas import shape_schema
+from contracts.validation.validate import validate_value
 from strategies._compile import BOTOCORE_TYPES, Compiler, Contradiction, shape_kind
 from strategies._violations import invalid_for_site, sites_of
 

@@ -1,0 +1,495 @@
+"""The registry of named checks and the one failure type they raise.
+
+A check is a small function registered under a unique name and the property it verifies. It receives a
+`CheckContext` (the operation, the calls of the current example) plus whatever it compares, and either returns
+or calls `ctx.fail(...)`, which raises `ContractViolation`. Every run of a check is reported to the registry's
+listeners, which is how the results count "examples run" per operation and property.
+
+New properties (faults, retries, concurrency, real accounts) register their own checks with `CHECKS.register`
+and their property with `register_property`; nothing here needs editing for that.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+import jsonschema
+
+from contracts.calls import Call, Outcome, TRACE
+from contracts.packs.contract import Contract, TokenOperation, load
+from contracts.model.redaction import REDACTOR
+
+
+@dataclass(frozen=True)
+class Property:
+    id: str
+    title: str
+    description: str
+    number: int | None = None  # its number in ../shared/IDEMPOTENCY.md, when it is one of those
+    short: str = ""  # a column header for the console table
+
+    @property
+    def column(self) -> str:
+        return self.short or self.id
+
+    @property
+    def label(self) -> str:
+        return f"{self.number}. {self.title}" if self.number else self.title
+
+
+PROPERTIES: dict[str, Property] = {}
+
+
+def register_property(prop: Property) -> Property:
+    if prop.id in PROPERTIES and PROPERTIES[prop.id] != prop:
+        raise ValueError(f"property {prop.id!r} is already registered with another definition")
+    PROPERTIES[prop.id] = prop
+    return prop
+
+
+for _prop in (
+    Property("valid-requests", "Valid requests", "accepted, or refused only with a declared error the state "
+             "explains; never a 5xx", short="valid"),
+    Property("invalid-requests", "Invalid requests", "each labelled invalid request is refused at its layer: "
+             "botocore for client-layer ones; the target answers ValidationException for all of them", short="invalid"),
+    Property("output-schema", "Output schema", "every successful response body validates against the "
+             "operation's output JSON Schema", short="schema"),
+    Property("declared-errors", "Declared errors", "every error code is one the operation declares", short="errors"),
+    Property("replay-equivalence", "Replay equivalence", "same token, same payload: the same response and no "
+             "second effect", 1, short="1 replay"),
+    Property("conflict-rejection", "Conflict rejection", "same token, a payload differing in one field: refused "
+             "with the declared conflict error, state unchanged", 2, short="2 conflict"),
+    Property("independence", "Independence", "different tokens: independent requests", 3, short="3 indep"),
+    Property("autofill", "Autofill", "an omitted token is filled by the SDK; two calls without tokens are "
+             "independent", 4, short="4 autofill"),
+    Property("delete-replay", "Delete replay", "a replayed delete returns the same success; a new delete is "
+             "ResourceNotFound; a replayed create does not resurrect", 5, short="5 delete"),
+    Property("scope", "Scope", "a token answers neither for another operation nor for another account", 6, short="6 scope"),
+    Property("failure-does-not-poison", "Failure does not poison", "a request refused by validation leaves the "
+             "token unused", 9, short="9 poison"),
+    Property("state-matches-reads", "State matches reads", "Get and List show exactly the effects the calls "
+             "should have had", short="reads"),
+):
+    register_property(_prop)
+
+
+class ContractViolation(AssertionError):
+    """A contract does not hold. Carries everything a reader needs: a title, the operation, the property, the
+    minimal example (the calls of the failing Hypothesis example, sensitive members masked), what was expected
+    and observed, and a runnable boto3 reproduction. Its text is reporting.format_failure's, as everywhere."""
+
+    def __init__(
+        self,
+        title: str,
+        *,
+        operation: str,
+        property: str,
+        check: str = "",
+        expected: str = "",
+        observed: str = "",
+        calls: Iterable[Call] = (),
+    ):
+        from contracts import reporting  # reporting formats; imported late to keep this module light
+
+        if property not in PROPERTIES:
+            raise ValueError(f"unknown property {property!r}; registered: {', '.join(PROPERTIES)}")
+        self.title = REDACTOR.scrub(title)
+        self.operation = operation
+        self.property = property
+        self.check = check
+        self.expected = REDACTOR.scrub(expected)
+        self.observed = REDACTOR.scrub(observed)
+        masks: dict[str, str] = {}
+        self.steps = [reporting.Step.of(call, masks) for call in calls]
+        self.reproduction = reporting.reproduction(self.steps)
+        super().__init__(reporting.format_failure(self))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "operation": self.operation,
+            "property": self.property,
+            "check": self.check,
+            "expected": self.expected,
+            "observed": self.observed,
+            "example": [step.to_dict() for step in self.steps],
+            "reproduction": self.reproduction,
+        }
+
+
+@dataclass
+class CheckContext:
+    operation: str
+    contract: Contract = field(default_factory=load)
+    # Resources the suite knows to be live / deleted (ARN -> resource kind): what "the state explains" means.
+    live: frozenset[str] = frozenset()
+    calls: list[Call] | None = None  # default: the calls of the current example
+    check: str = ""
+    property_id: str = ""
+    as_property: str | None = None  # report under this property instead of the check's own
+
+    def fail(self, title: str, *, expected: str = "", observed: str = "", property_id: str | None = None) -> None:
+        raise ContractViolation(
+            title,
+            operation=self.operation,
+            property=property_id or self.property_id,
+            check=self.check,
+            expected=expected,
+            observed=observed,
+            calls=self.calls if self.calls is not None else TRACE.calls,
+        )
+
+    @property
+    def token_operation(self) -> TokenOperation | None:
+        return self.contract.operations.get(self.operation)
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    property: str
+    function: Callable[..., None]
+    description: str
+
+
+Listener = Callable[[str, str, str, bool], None]  # (operation, property, check name, passed)
+
+
+class CheckRegistry:
+    def __init__(self) -> None:
+        self._checks: dict[str, Check] = {}
+        self.listeners: list[Listener] = []
+
+    def register(self, name: str, *, property: str) -> Callable:
+        """Decorator: register `function` as the check `name` of `property`; a duplicate name is refused."""
+        if property not in PROPERTIES:
+            raise ValueError(f"check {name!r}: unknown property {property!r}; register_property() it first")
+
+        def decorate(function: Callable) -> Callable:
+            if name in self._checks:
+                raise ValueError(
+                    f"a check named {name!r} is already registered (from {self._checks[name].function.__module__}); "
+                    f"check names must be unique"
+                )
+            doc = (function.__doc__ or "").strip().splitlines()
+            self._checks[name] = Check(name, property, function, doc[0] if doc else "")
+            return function
+
+        return decorate
+
+    def __getitem__(self, name: str) -> Check:
+        if name not in self._checks:
+            raise KeyError(f"no check named {name!r}; registered: {', '.join(sorted(self._checks))}")
+        return self._checks[name]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._checks
+
+    def __iter__(self):
+        return iter(self._checks.values())
+
+    def run(self, name: str, ctx: CheckContext, *args: Any, **kwargs: Any) -> None:
+        """Run one check; listeners hear (operation, property, check, passed) whatever the verdict."""
+        check = self[name]
+        prop = ctx.as_property or check.property
+        ctx.check, ctx.property_id = name, prop
+        passed = False
+        try:
+            check.function(ctx, *args, **kwargs)
+            passed = True
+        finally:
+            for listener in self.listeners:
+                listener(ctx.operation, prop, name, passed)
+
+
+CHECKS = CheckRegistry()
+check = CHECKS.register
+
+
+# ---------------------------------------------------------------------------------------------- stateless checks
+@check("no_server_error", property="valid-requests")
+def no_server_error(ctx: CheckContext, outcome: Outcome) -> None:
+    """A valid request never gets a 5xx."""
+    if outcome.server_fault:
+        ctx.fail(f"{ctx.operation} answered a valid request with a server error",
+                 expected="a 2xx, or a declared client error", observed=outcome.summary())
+
+
+@check("declared_error", property="declared-errors")
+def declared_error(ctx: CheckContext, outcome: Outcome) -> None:
+    """Every error code is one the operation declares in the model."""
+    declared = ctx.contract.declared_errors(ctx.operation)
+    if outcome.error_code and outcome.error_code not in declared:
+        ctx.fail(f"{ctx.operation} answered with an error it does not declare: {outcome.error_code}",
+                 expected=f"one of {', '.join(sorted(declared))}", observed=outcome.summary())
+
+
+def _arns_in(value: Any) -> set[str]:
+    if isinstance(value, dict):
+        return set().union(*(_arns_in(v) for v in value.values())) if value else set()
+    if isinstance(value, (list, tuple)):
+        return set().union(*(_arns_in(v) for v in value)) if value else set()
+    return {value} if isinstance(value, str) and value.startswith("arn:") else set()
+
+
+def unexplained(ctx: CheckContext, params: dict, outcome: Outcome) -> str | None:
+    """Why a refusal of a VALID request is not explained by the state or the service's rules (None: explained)."""
+    code = outcome.error_code
+    if code not in ctx.contract.explained_errors:
+        return f"{code} is not an answer a valid request can get"
+    if code == "ResourceNotFoundException":
+        live = _arns_in(params) & set(ctx.live)
+        reads_the_past = any(params.get(name) is not None for name in ctx.contract.point_in_time_members)
+        if live and not reads_the_past:
+            return f"ResourceNotFoundException although the suite knows {sorted(live)[0]} is live"
+    if code == "ValidationException":
+        reason = outcome.error.get("reason")
+        if reason not in ctx.contract.domain_reasons:
+            return (f"ValidationException with reason {reason!r}, which is not a service rule beyond the model "
+                    f"({', '.join(sorted(ctx.contract.domain_reasons))}): the request is valid")
+    return None
+
+
+@check("valid_request_handled", property="valid-requests")
+def valid_request_handled(ctx: CheckContext, params: dict, outcome: Outcome) -> None:
+    """A valid request is accepted, or refused only with a declared error the state explains."""
+    if outcome.refused_by_client:
+        ctx.fail(f"botocore refused a request the model allows ({ctx.operation})",
+                 expected="the request is sent", observed=outcome.summary())
+    if outcome.ok:
+        return
+    why = unexplained(ctx, params, outcome)
+    if why:
+        ctx.fail(f"{ctx.operation} refused a valid request: {why}", expected="accepted, or an explained refusal",
+                 observed=outcome.summary())
+
+
+@functools.lru_cache(maxsize=None)
+def _output_validator(operation: str):
+    from contracts import json_schema
+
+    schema = json_schema(operation, "output")
+    return jsonschema.Draft7Validator(schema, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
+
+
+@check("output_schema", property="output-schema")
+def output_schema(ctx: CheckContext, outcome: Outcome) -> None:
+    """A successful response's raw JSON body validates against the operation's output schema."""
+    if not outcome.ok:
+        return
+    body = outcome.wire if outcome.wire is not None else ({} if not outcome.wire_text.strip() else None)
+    if body is None:
+        ctx.fail(f"{ctx.operation} answered with a body that is not JSON", expected="a JSON object",
+                 observed=f"{outcome.wire_text[:200]!r}")
+    errors = sorted(_output_validator(ctx.operation).iter_errors(body), key=lambda e: list(e.absolute_path))
+    if errors:
+        first = errors[0]
+        where = ".".join(str(p) for p in first.absolute_path) or "(the body)"
+        ctx.fail(f"{ctx.operation}'s response does not match its output schema at {where}",
+                 expected=f"the model's output shape ({len(errors)} violation{'s' * (len(errors) > 1)})",
+                 observed=REDACTOR.scrub(first.message)[:300])
+
+
+@check("client_refuses_invalid", property="invalid-requests")
+def client_refuses_invalid(ctx: CheckContext, violation: Any, outcome: Outcome) -> None:
+    """A client-layer invalid request is refused by botocore (ParamValidationError) and never sent."""
+    if not outcome.refused_by_client:
+        ctx.fail(f"botocore did not refuse an invalid request ({violation.description})",
+                 expected="ParamValidationError, nothing sent", observed=outcome.summary())
+
+
+@check("target_refuses_invalid", property="invalid-requests")
+def target_refuses_invalid(ctx: CheckContext, violation: Any, outcome: Outcome) -> None:
+    """The target answers ValidationException to every invalid request that reaches it."""
+    if outcome.error_code != "ValidationException":
+        ctx.fail(f"{ctx.operation} did not refuse an invalid request with ValidationException "
+                 f"({violation.description})", expected="ValidationException", observed=outcome.summary())
+
+
+# ------------------------------------------------------------------------------------------ idempotency checks
+def _without(value: Any, paths: Iterable[str]) -> Any:
+    value = dict(value or {})
+    for path in paths:
+        head, _, rest = path.partition(".")
+        if head in value:
+            value[head] = _without(value[head], [rest]) if rest else None
+            if not rest:
+                del value[head]
+    return value
+
+
+@check("replay_same_response", property="replay-equivalence")
+def replay_same_response(ctx: CheckContext, first: Outcome, replay: Outcome) -> None:
+    """A replay with the same token and payload gets the first response (volatile members aside)."""
+    op = ctx.token_operation
+    volatile = op.volatile if op else ()
+    if not replay.ok:
+        ctx.fail(f"replaying {ctx.operation} with the same token and payload was refused",
+                 expected="the first response again", observed=replay.summary())
+    a, b = _without(first.response, volatile), _without(replay.response, volatile)
+    if a != b:
+        ident = op.response_identifier if op else ""
+        if ident and a.get(ident) != b.get(ident):
+            title = f"replaying {ctx.operation} returned a different {ident}"
+        else:
+            title = f"replaying {ctx.operation} returned a different response"
+        ctx.fail(title, expected=first.summary(), observed=replay.summary())
+
+
+@check("conflict_refused", property="conflict-rejection")
+def conflict_refused(ctx: CheckContext, mutation_description: str, outcome: Outcome) -> None:
+    """Reusing a token with a different payload is refused with the operation's conflict error."""
+    expected = ctx.token_operation.conflict_error
+    if outcome.ok:
+        ctx.fail(f"{ctx.operation} accepted a reused token with a different payload ({mutation_description})",
+                 expected=expected, observed=outcome.summary())
+    if outcome.error_code != expected:
+        ctx.fail(f"{ctx.operation} refused a token conflict with {outcome.error_code or outcome.summary()}, "
+                 f"not {expected}", expected=expected, observed=outcome.summary())
+
+
+def _independent(ctx: CheckContext, params: dict, first: Outcome, second: Outcome, what: str) -> None:
+    op = ctx.token_operation
+    if second.ok:
+        if op.effect == "create" and first.ok:
+            ident = op.response_identifier
+            if first.response.get(ident) == second.response.get(ident):
+                ctx.fail(f"{what} ({ctx.operation}) returned the first call's {ident}",
+                         expected=f"a new {ident}", observed=second.summary())
+        return
+    why = unexplained(ctx, params, second)
+    if why:
+        ctx.fail(f"{what} ({ctx.operation}) was refused: {why}",
+                 expected="a new effect or an explained refusal", observed=second.summary())
+
+
+@check("independent_tokens", property="independence")
+def independent_tokens(ctx: CheckContext, params: dict, first: Outcome, second: Outcome) -> None:
+    """Two tokens, one payload: the second call is a request of its own (new resource, or an explained refusal)."""
+    _independent(ctx, params, first, second, "the same payload with a new token")
+
+
+@check("autofilled_token_sent", property="autofill")
+def autofilled_token_sent(ctx: CheckContext, outcome: Outcome) -> None:
+    """botocore puts a token on the wire when the caller leaves it out."""
+
+    op = ctx.token_operation
+    try:
+        sent = json.loads(outcome.sent_body or b"{}")
+    except ValueError:
+        sent = {}
+    if outcome.sent and not sent.get(op.token_member):
+        ctx.fail(f"botocore sent {ctx.operation} without a {op.token_member} although the model marks it as an "
+                 f"idempotency token", expected=f"a generated {op.token_member} on the wire",
+                 observed="no token in the request body")
+
+
+@check("autofill_independent", property="autofill")
+def autofill_independent(ctx: CheckContext, params: dict, first: Outcome, second: Outcome) -> None:
+    """Two calls without a token are independent requests (the SDK fills a new token into each)."""
+    _independent(ctx, params, first, second, "a second call without a token")
+
+
+@check("delete_replay_same", property="delete-replay")
+def delete_replay_same(ctx: CheckContext, first: Outcome, replay: Outcome) -> None:
+    """Replaying a successful delete with its token returns the same success, not ResourceNotFound."""
+    if not replay.ok:
+        ctx.fail(f"replaying a successful {ctx.operation} with its token was refused",
+                 expected="the first success again", observed=replay.summary())
+    if first.response != replay.response:
+        ctx.fail(f"replaying {ctx.operation} returned a different response",
+                 expected=first.summary(), observed=replay.summary())
+
+
+@check("delete_again_not_found", property="delete-replay")
+def delete_again_not_found(ctx: CheckContext, outcome: Outcome) -> None:
+    """A new delete (new token) of a deleted resource is ResourceNotFoundException."""
+    if outcome.error_code != "ResourceNotFoundException":
+        ctx.fail(f"a new {ctx.operation} of a deleted resource was not ResourceNotFoundException",
+                 expected="ResourceNotFoundException", observed=outcome.summary())
+
+
+@check("no_resurrection", property="delete-replay")
+def no_resurrection(ctx: CheckContext, arn: str, replay: Outcome, read: Outcome) -> None:
+    """Replaying a create after the resource was deleted does not bring it back."""
+    if read.ok:
+        ctx.fail(f"replaying {ctx.operation} after the resource was deleted brought it back",
+                 expected=f"{arn} stays deleted (ResourceNotFoundException on read)", observed=read.summary())
+
+
+@check("token_scoped_to_operation", property="scope")
+def token_scoped_to_operation(ctx: CheckContext, source_operation: str, outcome: Outcome,
+                              control: Outcome | None) -> None:
+    """A token another operation used changes nothing here: refused only if a fresh token is refused too."""
+    if not outcome.ok and control is not None and control.ok:
+        ctx.fail(f"{ctx.operation} with a token {source_operation} had used was refused, while the same request "
+                 f"with a fresh token succeeded", expected=f"a fresh {ctx.operation}", observed=outcome.summary())
+
+
+@check("token_scoped_to_account", property="scope")
+def token_scoped_to_account(ctx: CheckContext, first: Outcome, outcome: Outcome) -> None:
+    """Another account's request with the same token and payload is not answered with the first account's result."""
+    op = ctx.token_operation
+    ident = op.response_identifier
+    if outcome.ok and first.ok and first.response.get(ident) == outcome.response.get(ident):
+        ctx.fail(f"{ctx.operation} from another account was answered with the first account's {ident}",
+                 expected=f"the other account's own {ident}, or its own refusal", observed=outcome.summary())
+    if outcome.error_code and outcome.error_code == op.conflict_error and \
+            outcome.error.get("reason") not in ctx.contract.domain_reasons - {"invalidInput"}:
+        ctx.fail(f"{ctx.operation} from another account was refused as a conflict with the first account's token",
+                 expected="a request of its own", observed=outcome.summary())
+
+
+@check("failure_does_not_poison", property="failure-does-not-poison")
+def failure_does_not_poison(ctx: CheckContext, refused: Outcome, outcome: Outcome, control: Outcome | None) -> None:
+    """After a refused request, its token carries a valid request like a fresh token would."""
+    if not outcome.ok and control is not None and control.ok:
+        ctx.fail(f"a token whose first {ctx.operation} was refused ({refused.error_code}) no longer works: the "
+                 f"valid request was refused, the same request with a fresh token succeeded",
+                 expected="the token stays unused", observed=outcome.summary())
+
+
+@check("effect_visible", property="state-matches-reads")
+def effect_visible(ctx: CheckContext, params: dict, view: dict) -> None:
+    """After a successful change, the read-back shows every member the request set (where the read has it)."""
+    from contracts.engine.session import comparable
+
+    op = ctx.token_operation
+    skip = {op.token_member, op.resource.identifier} if op else set()
+    for name, value in params.items():
+        if name in skip or name not in view:
+            continue
+        mismatch = first_mismatch(comparable(value), comparable(view[name]), name)
+        if mismatch:
+            ctx.fail(f"after {ctx.operation} succeeded, {op.resource.read if op else 'the read'} shows "
+                     f"{mismatch} differently from the request",
+                     expected=f"{mismatch} as sent", observed=f"{op.resource.read if op else 'read'}: "
+                     f"{json.dumps(REDACTOR.placeholder_repr(comparable(view)), sort_keys=True, default=str)[:600]}")
+
+
+def first_mismatch(sent: Any, seen: Any, path: str) -> str | None:
+    """The path where the read-back differs from what was sent; members the read leaves out are not compared."""
+    if isinstance(sent, dict) and isinstance(seen, dict):
+        for key, value in sent.items():
+            if key in seen:
+                found = first_mismatch(value, seen[key], f"{path}.{key}")
+                if found:
+                    return found
+        return None
+    if isinstance(sent, list) and isinstance(seen, list):
+        if len(sent) != len(seen):
+            return path
+        for i, (a, b) in enumerate(zip(sent, seen)):
+            found = first_mismatch(a, b, f"{path}[{i}]")
+            if found:
+                return found
+        return None
+    return None if sent == seen else path
+
+
+# The fault properties (7, 8, 10 and the throttling half of 9) register here too, so their titles and checks are
+# known wherever results are read or written, not only in a process that collected tests/contract/test_faults.py.
+import contracts.checks.faults  # noqa: E402,F401

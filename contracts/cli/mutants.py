@@ -1,0 +1,485 @@
+"""`invoicing-contracts mutants`: how much the contract suite catches, and how fast.
+
+Runs the suite (`invoicing-contracts run --mock-backend invoicing_mock.mutants:<Name>`) against each planted-fault
+variant of the emulator in the catalogue (invoicing_mock/mutants.py) and prints a table: variant, killed or
+survived, the property and check that caught it, seconds to the first failure; then the mutation score
+(variants killed in every run / variants). Exit 0 when every variant is killed, 1 when one survives (or a run
+could not tell), 2 for bad input.
+
+`--false-alarms N` runs the correct emulator N times with different seeds instead: exit 1 on any violation.
+
+Isolation: every run is its own process (`invoicing-contracts run ...`, started as the console script does),
+so no Hypothesis state, settings profile, check listener or emulator leaks from one variant into the next.
+Inside that process this module is loaded as a pytest plugin as well (PYTEST_ADDOPTS="-p contracts.cli.mutants"):
+it notes when the first ContractViolation is raised (before Hypothesis minimises it), the "time to first
+failure", and writes it to a probe file. A mutant run stops at the first failing test (`-x`): one kill is enough.
+Runs use no example database (`--example-db none`): a kill must come from this run's search, not from replaying
+a failure found earlier. A run minimises its failure for at most `--shrink-seconds` (default 10; the ci profile
+allows 60, which would dominate the catalogue's time): verdicts and times to first failure do not depend on it.
+Seeds are printed, so any row can be repeated exactly:
+`invoicing-contracts run --mock-backend invoicing_mock.mutants:NAME --seed N --example-db none`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from contracts.exit_codes import ExitCode
+
+CORRECT = "invoicing_mock.models:InvoicingBackend"
+DEFAULT_REPORT_DIR = "reports/mutants"
+PROBE_ENV = "INVOICING_MUTANTS_PROBE"
+SHRINK_ENV = "INVOICING_MUTANTS_SHRINK_SECONDS"
+DEFAULT_SHRINK_SECONDS = 10
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# ------------------------------------------------------------------------------------------------------ the CLI
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from contracts.cli.run import PROFILES
+
+    parser.add_argument("--variants", nargs="+", metavar="NAME",
+                        help="only these variants of the catalogue (names, space- or comma-separated; "
+                             "default: all; --list shows them)")
+    parser.add_argument("--profile", default="ci", metavar="|".join(PROFILES),
+                        help="the suite's profile for every run (default ci)")
+    parser.add_argument("--seed", type=int, metavar="N",
+                        help="seed of the first run; run k of a variant uses N+k (default: a random N, printed)")
+    parser.add_argument("--repeat", type=int, default=1, metavar="K",
+                        help="runs per variant with seeds N..N+K-1 (default 1); a variant counts as killed only "
+                             "when every run kills it; the time to first failure is the median over the runs")
+    parser.add_argument("--false-alarms", type=int, metavar="N",
+                        help="instead of the variants: run the correct emulator N times (seeds N0..N0+N-1) and "
+                             "exit 1 on any violation")
+    parser.add_argument("--jobs", type=int, default=1, metavar="J",
+                        help="runs at once (default 1: times to first failure are measured on a quiet machine)")
+    parser.add_argument("--timeout", type=float, default=900.0, metavar="SECONDS",
+                        help="a run taking longer is stopped and reported as a timeout (default 900)")
+    parser.add_argument("--shrink-seconds", type=int, default=DEFAULT_SHRINK_SECONDS, metavar="S",
+                        help=f"bound on minimising each run's failure (default {DEFAULT_SHRINK_SECONDS}; the "
+                             f"profile's own bound, 60 s for ci, otherwise dominates the catalogue's time). "
+                             f"Verdicts and times to first failure do not depend on it (the kill is timed before "
+                             f"minimising); only how small the reported example is")
+    parser.add_argument("--report-dir", default=DEFAULT_REPORT_DIR, metavar="DIR",
+                        help=f"each run's reports go to DIR/<variant>-<seed>/, the summary to DIR/mutants.json "
+                             f"(default {DEFAULT_REPORT_DIR})")
+    parser.add_argument("--list", action="store_true", help="print the catalogue and exit")
+
+
+def _catalogue():
+    from invoicing_mock.mutants import CATALOGUE
+
+    return CATALOGUE
+
+
+def chosen_variants(values) -> list:
+    """The catalogue entries named by --variants (all by default); UsageError names the unknown ones."""
+    from contracts.exit_codes import UsageError
+
+    catalogue = _catalogue()
+    names = [n.strip() for v in (values or []) for n in str(v).split(",") if n.strip()]
+    unknown = [n for n in names if n not in catalogue]
+    if unknown:
+        raise UsageError(f"unknown variant{'s' * (len(unknown) > 1)} {', '.join(unknown)}; the catalogue has: "
+                         f"{', '.join(catalogue)}")
+    return [catalogue[n] for n in dict.fromkeys(names)] if names else list(catalogue.values())
+
+
+def _check_args(args: argparse.Namespace) -> None:
+    from contracts.exit_codes import UsageError
+    from contracts.cli.run import check_profile
+
+    try:
+        check_profile(args.profile)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    for name, low in (("repeat", 1), ("jobs", 1)):
+        if getattr(args, name) < low:
+            raise UsageError(f"--{name} must be {low} or more; got {getattr(args, name)}")
+    if args.false_alarms is not None and args.false_alarms < 1:
+        raise UsageError(f"--false-alarms must be 1 or more runs; got {args.false_alarms}")
+    if args.false_alarms is not None and args.variants:
+        raise UsageError("--false-alarms runs the correct emulator; leave out --variants")
+
+
+# ------------------------------------------------------------------------------------------------------ one run
+
+
+@dataclass
+class Run:
+    """One suite run against one backend with one seed."""
+
+    variant: str
+    spec: str
+    seed: int
+    report_dir: str
+    stop_at_first: bool = True
+    exit_code: int | None = None
+    verdict: str = ""  # killed | survived | error | timeout (mutants); passed | FALSE ALARM (clean runs)
+    first_failure: float | None = None  # seconds from the suite's start to the first violation raised
+    seconds: float = 0.0  # wall time of the whole run, process start to end
+    suite_seconds: float | None = None  # the suite's own time (pytest session)
+    caught_by: dict = field(default_factory=dict)  # property, check, operation, title of the reported failure
+    violations: int = 0
+    reported: str = "violation"  # how a kill shows in the run's report: "violation", or "suite error"
+    detail: str = ""
+
+    def command(self, profile: str) -> list[str]:
+        # As the console script does (`python -m contracts.cli` would load cli.py twice, as __main__ too).
+        return [sys.executable, "-c", "import sys; from contracts.cli import main; sys.exit(main())", "run",
+                "--mock-backend", self.spec, "--profile", profile,
+                "--seed", str(self.seed), "--example-db", "none", "--report-dir", self.report_dir, "--quiet"]
+
+    @property
+    def repeat_line(self) -> str:
+        return (f"invoicing-contracts run --mock-backend {self.spec} --seed {self.seed} --example-db none")
+
+
+def execute(run: Run, profile: str, *, timeout: float, shrink_seconds: int | None = None,
+            processes: dict | None = None) -> Run:
+    """Run the suite in a child process; fill in the verdict from its exit code, probe and results.json."""
+    out = Path(run.report_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    probe = out / "probe.json"
+    probe.unlink(missing_ok=True)
+    env = {**os.environ, PROBE_ENV: str(probe)}
+    env.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    env.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    env.pop("AWS_ENDPOINT_URL_INVOICING", None)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    addopts = ["-p", "contracts.cli.mutants"] + (["-x"] if run.stop_at_first else [])
+    env["PYTEST_ADDOPTS"] = " ".join(filter(None, [env.get("PYTEST_ADDOPTS"), *addopts]))
+    if shrink_seconds is not None:
+        env[SHRINK_ENV] = str(shrink_seconds)
+    started = time.monotonic()
+    with open(out / "console.log", "w") as console:
+        child = subprocess.Popen(run.command(profile), cwd=ROOT, env=env, stdout=console, stderr=subprocess.STDOUT)
+        if processes is not None:
+            processes[child.pid] = child
+        try:
+            run.exit_code = child.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+            run.exit_code = None
+        finally:
+            if processes is not None:
+                processes.pop(child.pid, None)
+    run.seconds = time.monotonic() - started
+    _read_outcome(run, probe, out / "results.json")
+    return run
+
+
+def _read_outcome(run: Run, probe_path: Path, results_path: Path) -> None:
+    probe = _load(probe_path) or {}
+    results = _load(results_path) or {}
+    run.first_failure = probe.get("first_violation_at")
+    run.suite_seconds = probe.get("suite_seconds")
+    failures = [f for op in results.get("operations", {}).values() for p in op.get("properties", {}).values()
+                for f in p.get("failures", [])]
+    errors = [e for op in results.get("operations", {}).values() for p in op.get("properties", {}).values()
+              for e in p.get("errors", [])]
+    run.violations = len(failures)
+    if failures:
+        # The failure the run reported (minimised); the probe's first one is the same test, maybe before shrinking.
+        first = min(failures, key=lambda f: f.get("test", ""))
+        run.caught_by = {k: first.get(k, "") for k in ("property", "check", "operation", "title")}
+    elif probe.get("first_violation"):
+        run.caught_by = dict(probe["first_violation"])
+    if run.exit_code is None:
+        run.verdict, run.detail = "timeout", "stopped after the time limit"
+    elif run.exit_code == 0:
+        run.verdict = "survived"
+    elif run.exit_code == 1 and failures:
+        run.verdict = "killed"
+    elif run.exit_code == 1 and probe.get("first_violation"):
+        # A violation was raised and the run failed, but the suite ended in an error (e.g. Hypothesis could not
+        # replay the failing example: FlakyStrategyDefinition). Killed, with the reason the report lacks it.
+        run.verdict, run.reported = "killed", "suite error"
+        run.detail = (errors[0] if errors else "exit 1; the violation is not in results.json")[:300]
+    elif run.exit_code == 1:
+        run.verdict = "error"
+        run.detail = (errors[0] if errors else "exit 1 without a reported violation; see console.log")[:300]
+        if run.first_failure is None and probe.get("first_failed_test_at") is not None:
+            run.first_failure = probe["first_failed_test_at"]
+    else:
+        run.verdict, run.detail = "error", f"exit code {run.exit_code}; see {Path(run.report_dir) / 'console.log'}"
+
+
+def _load(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+# --------------------------------------------------------------------------------------------- many runs
+
+
+def run_all(runs: list[Run], profile: str, *, jobs: int, timeout: float, shrink_seconds: int | None,
+            progress=None) -> list[Run]:
+    processes: dict = {}
+    lock = threading.Lock()
+
+    def one(run: Run) -> Run:
+        execute(run, profile, timeout=timeout, shrink_seconds=shrink_seconds, processes=processes)
+        if progress is not None:
+            with lock:
+                progress(run)
+        return run
+
+    try:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            return list(pool.map(one, runs))
+    except KeyboardInterrupt:
+        for child in list(processes.values()):  # only the children this command started
+            child.kill()
+        raise
+
+
+@dataclass
+class Score:
+    variant: str
+    fault: str
+    expected: str
+    runs: list[Run]
+
+    @property
+    def verdict(self) -> str:
+        verdicts = {r.verdict for r in self.runs}
+        if verdicts == {"killed"}:
+            return "killed"
+        if "survived" in verdicts:
+            return "SURVIVED"
+        return verdicts.difference({"killed"}).pop().upper()
+
+    @property
+    def kills(self) -> int:
+        return sum(r.verdict == "killed" for r in self.runs)
+
+    @property
+    def median_first_failure(self) -> float | None:
+        times = [r.first_failure for r in self.runs if r.verdict == "killed" and r.first_failure is not None]
+        return statistics.median(times) if times else None
+
+    @property
+    def caught_by(self) -> dict:
+        return next((r.caught_by for r in self.runs if r.verdict == "killed"), {})
+
+    def to_dict(self) -> dict:
+        return {"variant": self.variant, "fault": self.fault, "expected_property": self.expected,
+                "verdict": self.verdict, "kills": self.kills, "runs": len(self.runs),
+                "median_seconds_to_first_failure": self.median_first_failure, "caught_by": self.caught_by,
+                "run_details": [asdict(r) for r in self.runs]}
+
+
+def _short_property(prop: str) -> str:
+    from contracts.checks import PROPERTIES
+
+    try:
+        import contracts.checks.faults  # noqa: F401 - registers the fault properties (7, 8, 10)
+    except ImportError:
+        pass
+    return PROPERTIES[prop].column if prop in PROPERTIES else prop
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def mutant_table(scores: list[Score]) -> str:
+    rows = [("variant", "verdict", "caught by: property / check (operation)", "expected", "s to 1st failure",
+             "run s")]
+    for score in scores:
+        caught = score.caught_by
+        by = (f"{_short_property(caught.get('property', ''))} / {caught.get('check') or '-'} "
+              f"({caught.get('operation', '?')})") if caught else (score.runs[0].detail[:60] or "-")
+        verdict = score.verdict + (f" {score.kills}/{len(score.runs)}" if len(score.runs) > 1 else "")
+        if any(r.verdict == "killed" and r.reported != "violation" for r in score.runs):
+            verdict += "*"
+        run_s = statistics.median(r.seconds for r in score.runs)
+        rows.append((score.variant, verdict, by, _short_property(score.expected),
+                     _seconds(score.median_first_failure), f"{run_s:.0f}"))
+    return _render(rows)
+
+
+def _render(rows: list[tuple]) -> str:
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+# -------------------------------------------------------------------------------------------------------- main
+
+
+def main(args: argparse.Namespace) -> int:
+    _check_args(args)
+    if args.list:
+        for variant in _catalogue().values():
+            print(f"{variant.name:<32} {variant.fault}  [{variant.expected}]")
+        return ExitCode.OK
+    seed = args.seed if args.seed is not None else secrets.randbelow(2 ** 31)
+    report_dir = Path(args.report_dir).resolve()  # children run in the project root
+    if args.false_alarms is not None:
+        return false_alarms(args, seed, report_dir)
+    variants = chosen_variants(args.variants)
+    runs = [Run(v.name, v.spec, seed + k, str(report_dir / f"{v.name}-{seed + k}"))
+            for v in variants for k in range(args.repeat)]
+    print(f"mutants: {len(variants)} variant{'s' * (len(variants) != 1)} x {args.repeat} run"
+          f"{'s' * (args.repeat != 1)}, profile {args.profile}, seeds from {seed}, {args.jobs} at once", flush=True)
+    started = time.monotonic()
+
+    def progress(run: Run) -> None:
+        print(f"  {run.variant:<32} seed {run.seed:<11} {run.verdict:<8} first failure "
+              f"{_seconds(run.first_failure):>6} s, run {run.seconds:5.1f} s", flush=True)
+
+    done = run_all(runs, args.profile, jobs=args.jobs, timeout=args.timeout, shrink_seconds=args.shrink_seconds,
+                   progress=progress)
+    elapsed = time.monotonic() - started
+    scores = [Score(v.name, v.fault, v.expected, [r for r in done if r.variant == v.name]) for v in variants]
+    killed = sum(s.verdict == "killed" for s in scores)
+    print()
+    print(mutant_table(scores))
+    print()
+    percent = 100.0 * killed / len(scores)
+    print(f"mutation score: {killed}/{len(scores)} killed ({percent:.1f}%) under profile {args.profile}; "
+          f"seeds {seed}..{seed + args.repeat - 1}; {elapsed:.0f} s in total")
+    flagged = [s.variant for s in scores if any(r.verdict == "killed" and r.reported != "violation" for r in s.runs)]
+    if flagged:
+        print(f"  * killed, but the run reported a suite error instead of the violation (see each run's results.json; "
+              f"the violation is the probe's first): {', '.join(flagged)}")
+    for score in scores:
+        if score.verdict != "killed":
+            bad = next(r for r in score.runs if r.verdict != "killed")
+            print(f"  {score.variant} {score.verdict.lower()}: {score.fault}; repeat with: {bad.repeat_line}"
+                  + (f" ({bad.detail})" if bad.detail else ""))
+    summary = {"kind": "mutants", "profile": args.profile, "seed": seed, "repeat": args.repeat, "jobs": args.jobs,
+               "killed": killed, "total": len(scores), "score": killed / len(scores), "seconds": elapsed,
+               "variants": [s.to_dict() for s in scores]}
+    _write_summary(report_dir / "mutants.json", summary)
+    print(f"summary: {report_dir / 'mutants.json'}")
+    return ExitCode.OK if killed == len(scores) else ExitCode.VIOLATED
+
+
+def false_alarms(args: argparse.Namespace, seed: int, report_dir: Path) -> int:
+    """The correct emulator, N seeds: every run must hold (no false alarm)."""
+    runs = [Run("InvoicingBackend", CORRECT, seed + k, str(report_dir / f"clean-{seed + k}"), stop_at_first=False)
+            for k in range(args.false_alarms)]
+    print(f"false alarms: the correct emulator, {len(runs)} run{'s' * (len(runs) != 1)}, profile {args.profile}, "
+          f"seeds {seed}..{seed + len(runs) - 1}, {args.jobs} at once", flush=True)
+    started = time.monotonic()
+
+    def progress(run: Run) -> None:
+        verdict = {"survived": "passed", "killed": "FALSE ALARM"}.get(run.verdict, run.verdict.upper())
+        print(f"  seed {run.seed:<11} {verdict:<12} {run.violations} violations, {run.seconds:5.1f} s", flush=True)
+
+    done = run_all(runs, args.profile, jobs=args.jobs, timeout=args.timeout, shrink_seconds=args.shrink_seconds,
+                   progress=progress)
+    elapsed = time.monotonic() - started
+    bad = [r for r in done if r.verdict != "survived"]
+    for run in done:
+        run.verdict = "passed" if run.verdict == "survived" else (
+            "FALSE ALARM" if run.verdict == "killed" else run.verdict.upper())
+    rows = [("seed", "verdict", "violations", "first violation", "run s")]
+    for run in done:
+        caught = run.caught_by
+        rows.append((run.seed, run.verdict, run.violations,
+                     f"{caught.get('property')} / {caught.get('check')} ({caught.get('operation')})" if caught else
+                     (run.detail[:60] or "-"), f"{run.seconds:.0f}"))
+    print()
+    print(_render(rows))
+    print()
+    times = [r.seconds for r in done]
+    print(f"{len(done) - len(bad)}/{len(done)} runs of the correct emulator passed (profile {args.profile}, seeds "
+          f"{seed}..{seed + len(done) - 1}); median run {statistics.median(times):.0f} s, {elapsed:.0f} s in total")
+    for run in bad:
+        print(f"  seed {run.seed}: {run.verdict}; repeat with: {run.repeat_line}")
+    _write_summary(report_dir / "false-alarms.json",
+                   {"kind": "false-alarms", "profile": args.profile, "seed": seed, "runs": len(done),
+                    "passed": len(done) - len(bad), "seconds": elapsed, "run_details": [asdict(r) for r in done]})
+    print(f"summary: {report_dir / 'false-alarms.json'}")
+    return ExitCode.OK if not bad else ExitCode.VIOLATED
+
+
+def run_cli(argv: list[str]) -> int:
+    """`invoicing-contracts mutants ARGV...` in this process (for scripts and the benchmarks): a usage error is
+    printed as one line and returns 2, as the CLI does."""
+    from contracts.exit_codes import UsageError
+
+    parser = argparse.ArgumentParser(prog="invoicing-contracts mutants", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    try:
+        return main(parser.parse_args(argv))
+    except UsageError as error:
+        print(f"invoicing-contracts mutants: {error}", file=sys.stderr)
+        return ExitCode.USAGE
+
+
+def _write_summary(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, default=str) + "\n")
+
+
+# ------------------------------------------------------------------------ the probe (a pytest plugin in the child)
+# Loaded with `-p contracts.cli.mutants` in the child process only: these hooks are inert unless PROBE_ENV is set.
+
+_PROBE: dict = {}
+
+
+def pytest_configure(config) -> None:
+    path = os.environ.get(PROBE_ENV)
+    if not path:
+        return
+    from contracts.checks import ContractViolation
+
+    _PROBE.update(path=path, started=time.monotonic(), first_violation_at=None, first_violation=None,
+                  first_failed_test_at=None)
+    original = ContractViolation.__init__
+
+    def noting_init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        if _PROBE.get("first_violation_at") is None:
+            _PROBE["first_violation_at"] = time.monotonic() - _PROBE["started"]
+            _PROBE["first_violation"] = {"property": self.property, "check": self.check,
+                                         "operation": self.operation, "title": self.title}
+
+    ContractViolation.__init__ = noting_init
+    shrink = os.environ.get(SHRINK_ENV)
+    if shrink:
+        _PROBE["shrink_seconds"] = int(shrink)  # applied at session start, after the suite set the profile's
+
+
+def pytest_sessionstart(session) -> None:
+    if _PROBE:
+        _PROBE["started"] = time.monotonic()  # the suite's clock starts here, after imports and configuration
+        if "shrink_seconds" in _PROBE:
+            from contracts.cli.run import limit_shrinking
+
+            limit_shrinking(_PROBE["shrink_seconds"])
+
+
+def pytest_runtest_logreport(report) -> None:
+    if _PROBE and report.failed and _PROBE.get("first_failed_test_at") is None:
+        _PROBE["first_failed_test_at"] = time.monotonic() - _PROBE["started"]
+
+
+def pytest_sessionfinish(session) -> None:
+    if not _PROBE:
+        return
+    data = {k: v for k, v in _PROBE.items() if k not in ("path", "started")}
+    data["suite_seconds"] = time.monotonic() - _PROBE["started"]
+    Path(_PROBE["path"]).write_text(json.dumps(data, indent=2) + "\n")

@@ -1,0 +1,158 @@
+"""Limits of a real-account run: how many resources it may create, how fast it may call, how it backs off.
+
+Installed on a botocore client as event handlers (`install`), so every call the suite makes through that client
+is limited, whoever makes it:
+- `before-send` (each attempt, retries included): the request-rate limit, a token bucket.
+- `needs-retry` (registered first, so it decides before botocore's own retry handler): on ThrottlingException
+  (or HTTP 429) wait with capped exponential backoff and full jitter, then botocore resends the very same
+  request: the same serialised body, hence the same ClientToken, so a throttled create that was in fact
+  committed is replayed, never duplicated.
+The resource budget is counted by `ResourceBudget.claim(token)`, which the real-account guard calls before a
+create is sent (contracts.guard.safety); a replay of a token already claimed costs nothing.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+THROTTLING_CODES = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException"})
+
+
+class BudgetExceeded(RuntimeError):
+    """The run asked to create more resources than its budget allows; nothing was sent."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_resources: int = 20  # resources created per run (distinct create tokens)
+    max_rate: float = 2.0  # requests per second, retries included
+    burst: int = 2  # requests that may go at once after a quiet spell
+    max_throttle_retries: int = 6
+    backoff_base: float = 1.0  # seconds; attempt n waits up to base * 2**(n-1)
+    backoff_cap: float = 20.0
+
+    def __post_init__(self):
+        if self.max_resources < 0:
+            raise ValueError(f"max_resources must be >= 0, got {self.max_resources}")
+        if self.max_rate <= 0:
+            raise ValueError(f"max_rate must be > 0 requests per second, got {self.max_rate}")
+        if self.burst < 1:
+            raise ValueError(f"burst must be >= 1, got {self.burst}")
+
+
+class ResourceBudget:
+    """Counts distinct create tokens; refuses the one beyond `limit`."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self._tokens: set[str] = set()
+        self._lock = threading.Lock()
+
+    def claim(self, token: str, operation: str = "a create") -> None:
+        with self._lock:
+            if token in self._tokens:
+                return  # a replay: the resource, if any, is already counted
+            if len(self._tokens) >= self.limit:
+                raise BudgetExceeded(
+                    f"{operation} would be resource {len(self._tokens) + 1} of this run, over its budget of "
+                    f"{self.limit}; nothing was sent. Raise --max-resources if the account can take it"
+                )
+            self._tokens.add(token)
+
+    def claim_after(self, token: str, operation: str = "a create") -> None:
+        """Count a resource that was created although it was not expected to be (a request the local validator
+        called invalid was accepted). Never refuses: it exists already; later claims see the budget used."""
+        with self._lock:
+            self._tokens.add(token)
+
+    @property
+    def used(self) -> int:
+        with self._lock:
+            return len(self._tokens)
+
+
+class RateLimiter:
+    """Token bucket: `rate` requests per second on average, at most `burst` at once. Thread-safe."""
+
+    def __init__(self, rate: float, burst: int = 1, *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.rate, self.burst = rate, burst
+        self._clock, self._sleep = clock, sleep
+        self._tokens = float(burst)
+        self._last = clock()
+        self._lock = threading.Lock()
+        self.waited = 0.0
+
+    def acquire(self) -> None:
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
+            self._last = now
+            self._tokens -= 1
+            wait = -self._tokens / self.rate if self._tokens < 0 else 0.0
+            self.waited += wait
+        if wait:
+            self._sleep(wait)
+
+
+class ThrottleBackoff:
+    """A `needs-retry` handler: retry throttled requests, unchanged, after a jittered exponential wait."""
+
+    def __init__(self, limits: Limits, *, sleep: Callable[[float], None] = time.sleep,
+                 rng: random.Random | None = None):
+        self.limits = limits
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self.retries = 0
+
+    def delay(self, attempts: int) -> float:
+        """Full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter"): uniform in [0, cap_n]."""
+        ceiling = min(self.limits.backoff_cap, self.limits.backoff_base * 2 ** (attempts - 1))
+        return self._rng.uniform(0, ceiling)
+
+    def __call__(self, response=None, attempts: int = 1, **_kwargs):
+        if response is None:
+            return None  # a connection error: botocore's own retry policy decides
+        http, parsed = response
+        code = (parsed or {}).get("Error", {}).get("Code")
+        if code not in THROTTLING_CODES and getattr(http, "status_code", None) != 429:
+            return None
+        if attempts > self.limits.max_throttle_retries:
+            return False  # give up (False, not None: botocore's own retry handler must not go on retrying)
+        self.retries += 1
+        self._sleep(self.delay(attempts))
+        return 0  # non-None: botocore retries now (we already slept, so it sleeps 0)
+
+
+@dataclass
+class Installed:
+    limiter: RateLimiter
+    backoff: ThrottleBackoff
+
+
+def install(client, limits: Limits, *, sleep: Callable[[float], None] = time.sleep,
+            clock: Callable[[], float] = time.monotonic, rng: random.Random | None = None) -> Installed:
+    """Rate limit and throttle backoff on every operation of `client`."""
+    limiter = RateLimiter(limits.max_rate, limits.burst, clock=clock, sleep=sleep)
+    backoff = ThrottleBackoff(limits, sleep=sleep, rng=rng)
+    events = client.meta.events
+    service_id = client.meta.service_model.service_id.hyphenize()
+    # Most specific event names run first and register_first puts us ahead on ours: the limiter waits before
+    # any before-send handler may answer (an in-process emulator does), and the backoff answers before
+    # botocore's own retry handler, which would give up on throttling after its few attempts.
+    for operation in client.meta.service_model.operation_names:
+        events.register_first(f"before-send.{service_id}.{operation}", _limit(limiter))
+        events.register_first(f"needs-retry.{service_id}.{operation}", backoff)
+    return Installed(limiter, backoff)
+
+
+def _limit(limiter: RateLimiter):
+    def before_send(**_kwargs):
+        limiter.acquire()
+        return None
+
+    return before_send

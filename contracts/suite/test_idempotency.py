@@ -1,0 +1,612 @@
+"""Stateful idempotency contracts: properties 1-6 and 9 of ../shared/IDEMPOTENCY.md.
+
+One Hypothesis state machine per resource kind of the contract data (invoice units; procurement portal
+preferences), over its token-bearing operations. Bundles hold live resources, used tokens and deletions;
+deletes consume resources. After every step an invariant compares the machine's model of the state with what the
+read and list operations show. Tokens are always passed explicitly, except where autofill is under test.
+
+Against an endpoint the machine creates what it needs, and deletes what it created when each run ends.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from dataclasses import dataclass
+
+import pytest
+from botocore import xform_name
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    consumes,
+    invariant,
+    multiple,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+import strategies
+from contracts import calls
+from contracts.calls import TRACE, Outcome
+from contracts.checks import CheckContext
+from contracts.packs.contract import TokenOperation, load
+from contracts.cli.run import PROFILES
+from contracts.engine.session import Params, Suite, invalid_on_the_wire, read_view
+
+# The session's Suite, for machines (Hypothesis instantiates them without arguments).
+SESSION: dict[str, Suite] = {}
+_RUN = uuid.uuid4().hex[:8]
+_SEQ = itertools.count(1)
+
+
+@dataclass(eq=False)
+class TokenUse:
+    """A successful call with an explicit token: what a replay must reproduce."""
+
+    op: TokenOperation
+    params: Params
+    outcome: Outcome
+    account: str | None
+    step: int  # its number among the example's calls (for notes and reproductions)
+
+    @property
+    def token(self) -> str:
+        return self.params[self.op.token_member]
+
+    def __repr__(self) -> str:
+        return f"<{self.op.name} of step {self.step}>"
+
+
+@dataclass(eq=False)
+class Ref:
+    """A live resource the machine created, and the call that created it."""
+
+    arn: str
+    creation: TokenUse
+
+    def __repr__(self) -> str:
+        return f"<{self.creation.op.resource.kind} {self.arn}>"
+
+
+@dataclass(eq=False)
+class Deletion:
+    ref: Ref
+    use: TokenUse
+
+    def __repr__(self) -> str:
+        return f"<deleted {self.ref.arn}>"
+
+
+class TokenMachine(RuleBasedStateMachine):
+    """Generic over one resource kind; the subclasses only name the kind."""
+
+    kind = ""
+    resources = Bundle("resources")
+    tokens = Bundle("tokens")
+    deleted = Bundle("deleted")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.suite = SESSION["suite"]
+        TRACE.reset()
+        contract = self.suite.contract
+        self.resource = contract.resources[self.kind]
+        ops = [op for op in contract.operations.values() if op.resource.kind == self.kind]
+        self.create_op = next(op for op in ops if op.effect == "create")
+        self.delete_op = next(op for op in ops if op.effect == "delete")
+        self.change_ops = [op for op in ops if op.effect in ("update", "action") and self.selected(op)]
+        self.expected: dict[str, dict] = {}  # live ARN -> what the read operation must show
+        self.gone: set[str] = set()
+        self.accounts: dict[str, str | None] = {}  # ARN -> the account that owns it
+        self.owned_before = self.suite.ledger.arns()
+        listed, failed = self.suite.listed(self.resource)
+        if failed is not None:
+            raise RuntimeError(f"{self.resource.list} failed before the machine started: {failed.summary()}")
+        self.baseline = set(listed)  # what existed before (on an endpoint, others' resources)
+        self.last_property = "state-matches-reads"
+        self.last_operation = self.create_op.name
+        self.used: set[tuple[str, str, str | None]] = set()  # (operation, token, account) the target has seen
+
+    def teardown(self) -> None:
+        self.suite.ledger.cleanup(self.suite, since=self.owned_before)
+
+    # -- helpers -----------------------------------------------------------------------------------------------
+    def selected(self, op: TokenOperation) -> bool:
+        return self.suite.selected(op.name)
+
+    def begin(self, prop: str, op: TokenOperation) -> None:
+        TRACE.next_unit()
+        self.last_property, self.last_operation = prop, op.name
+
+    def call(self, op: TokenOperation | str, params: dict, *, account: str | None = None, validate: bool = True,
+             note: str = "") -> tuple[Outcome, int]:
+        name = op if isinstance(op, str) else op.name
+        outcome = self.suite.api(account=account, validate=validate).call(name, params, note=note)
+        entry = self.suite.contract.operations.get(name)
+        if entry is not None and outcome.ok and entry.token_member in params:
+            self.used.add((name, params[entry.token_member], account))
+        self.suite.check("declared_error", name, outcome)
+        self.suite.check("no_server_error", name, outcome)
+        return outcome, len(TRACE.calls)
+
+    def call_unchecked(self, op: TokenOperation, params: dict, note: str) -> tuple[Outcome, int]:
+        """With client validation off; as raw JSON when botocore cannot even serialise the params."""
+        api = self.suite.api(validate=False)
+        serialisable = calls.serialisable(op.name, params)
+        outcome = api.call(op.name, params, note=note if serialisable else note + ", sent as raw JSON",
+                           raw=not serialisable)
+        self.suite.check("declared_error", op.name, outcome)
+        self.suite.check("no_server_error", op.name, outcome)
+        return outcome, len(TRACE.calls)
+
+    def token(self, drawn: str | None = None) -> str:
+        """An explicit token, unique in this run: the drawn one (if any) made unique with a suffix."""
+        base = (drawn or "t")[:64]
+        return f"{base}~{_RUN}-{next(_SEQ)}"
+
+    def draw(self, data, op: TokenOperation, label: str, *, ref: Ref | None = None) -> Params:
+        raw = data.draw(strategies.requests(op.name, hints=self.suite.hints), label=label)
+        params = self.suite.prepare(op.name, raw)
+        if ref is not None:
+            params[self.resource.identifier] = ref.arn
+        if op.name == "VerifyProcurementPortalValidation" and ref is not None:
+            code = self.suite.target.validation_code(ref.creation.account or self.suite.target.payer, ref.arn)
+            # Mostly the right code (so Verify succeeds and its replays are tested), sometimes a wrong one.
+            if code and data.draw(st.integers(0, 3), label="use the code the last Send issued (0: no)"):
+                params["Code"] = code
+        params[op.token_member] = self.token(raw.get(op.token_member))
+        return params
+
+    def explained(self, op: TokenOperation, params: dict, outcome: Outcome, prop: str) -> None:
+        """A refusal of a valid request must be one the state explains."""
+        self.suite.check("valid_request_handled", op.name, params, outcome, as_property=prop)
+        reason = outcome.error.get("reason")
+        self.suite.observe(op.name, "valid requests in the state machine were",
+                           "not sent (real-account guard or resource budget)" if outcome.not_sent else
+                           f"refused with {outcome.error_code}" + (f" ({reason})" if reason else ""))
+
+    def refresh(self, op: TokenOperation, arn: str, params: dict, account: str | None, prop: str) -> None:
+        """After a successful effect: read it back, check the request's members show, remember the view."""
+        self.suite.observe(op.name, "valid requests in the state machine were", "accepted")
+        read = self.suite.read(self.resource, arn, account=account)
+        if not read.ok:
+            TRACE.add(_read_call(self.resource.read, self.resource.identifier, arn, read, account))
+            CheckContext(op.name, contract=self.suite.contract, property_id=prop).fail(
+                f"after a successful {op.name}, {self.resource.read} cannot read {arn}",
+                expected="the resource", observed=read.summary(), property_id=prop)
+        if op.effect != "action":
+            self.suite.check("effect_visible", op.name, params, read_view(self.resource, read), as_property=prop)
+        self.expected[arn] = read_view(self.resource, read)
+        self.accounts[arn] = account
+
+    def created(self, use: TokenUse, prop: str) -> Ref:
+        arn = use.outcome.response[use.op.response_identifier]
+        self.refresh(use.op, arn, use.params, use.account, prop)
+        return Ref(arn, use)
+
+    def _replay(self, use: TokenUse, prop: str = "replay-equivalence") -> Outcome:
+        self.begin(prop, use.op)
+        replay, _ = self.call(use.op, use.params, account=use.account,
+                              note=f"replay of step {use.step}: same token, same payload")
+        ident = use.op.response_identifier
+        if replay.ok and replay.response.get(ident) == use.outcome.response.get(ident):
+            self.suite.observe(use.op.name, "replay with the same token", f"returned the same {ident}")
+        elif replay.ok:
+            self.suite.observe(use.op.name, "replay with the same token", f"returned a different {ident}")
+        else:
+            self.suite.observe(use.op.name, "replay with the same token", f"was refused with {replay.error_code}")
+        check = "delete_replay_same" if use.op.effect == "delete" else "replay_same_response"
+        self.suite.check(check, use.op.name, use.outcome, replay, as_property=prop)
+        return replay
+
+    def follow_up(self, use: TokenUse, data) -> None:
+        """Right after a successful call, often replay it and/or send a conflicting payload with its token: every
+        token-bearing operation gets properties 1 and 2 checked, not only those the rule lottery favours."""
+        plan = data.draw(st.sampled_from(["replay", "conflict", "both"]), label="follow-up")
+        if plan in ("replay", "both"):
+            self._replay(use, "delete-replay" if use.op.effect == "delete" else "replay-equivalence")
+        if plan in ("conflict", "both"):
+            self._conflict(use, data)
+
+    def _conflict(self, use: TokenUse, data) -> None:
+        self.begin("conflict-rejection", use.op)
+        mutation = data.draw(strategies.mutations(use.op.name, dict(use.params), hints=self.suite.hints),
+                             label="one field changed")
+        params = self.suite.prepare(use.op.name, mutation.params)
+        params[use.op.token_member] = use.token
+        target = self.suite.target
+        if target.effective_params(use.op.name, params) == target.effective_params(use.op.name, use.params):
+            # e.g. ResourceTags omitted vs [] in a real-account run, whose creates all carry the run's tags
+            self.suite.observe(use.op.name, "conflicting payload (same token) was",
+                               f"not sent: on this target it is the same request ({mutation.description})")
+            return
+        outcome, _ = self.call(use.op, params, account=use.account,
+                               note=f"same token as step {use.step}, payload differs: {mutation.description}")
+        answer = outcome.error_code or "accepted"
+        self.suite.observe(use.op.name, "conflicting payload (same token) was",
+                           "accepted" if outcome.ok else f"refused with {answer}")
+        self.suite.check("conflict_refused", use.op.name, mutation.description, outcome)
+
+    # -- rules: create, change, delete -------------------------------------------------------------------------
+    @rule(target=resources, data=st.data())
+    def create(self, data):
+        self.begin("valid-requests", self.create_op)
+        params = self.draw(data, self.create_op, "create request")
+        outcome, step = self.call(self.create_op, params, note="create")
+        if not outcome.ok:
+            self.explained(self.create_op, params, outcome, "valid-requests")
+            return multiple()
+        ref = self.created(TokenUse(self.create_op, params, outcome, None, step), "valid-requests")
+        if self.selected(self.create_op):
+            self.follow_up(ref.creation, data)
+        return ref
+
+    def change(self, op: TokenOperation, ref: Ref, data):
+        """An update or action on a live resource (one rule per operation: see change_rule)."""
+        self.begin("valid-requests", op)
+        params = self.draw(data, op, "request", ref=ref)
+        outcome, step = self.call(op, params, account=ref.creation.account, note=op.effect)
+        if not outcome.ok:
+            self.explained(op, params, outcome, "valid-requests")
+            return multiple()
+        if op.name == "SendProcurementPortalValidation":
+            self.suite.target.note_validation_sent(ref.arn)
+        self.refresh(op, ref.arn, params, ref.creation.account, "valid-requests")
+        use = TokenUse(op, params, outcome, ref.creation.account, step)
+        self.follow_up(use, data)
+        return use
+
+    @rule(target=deleted, ref=consumes(resources), data=st.data())
+    def delete(self, ref, data):
+        op = self.delete_op
+        self.begin("valid-requests", op)
+        params = Params({self.resource.identifier: ref.arn, op.token_member: self.token()})
+        outcome, step = self.call(op, params, account=ref.creation.account, note="delete")
+        if not outcome.ok:
+            self.explained(op, params, outcome, "valid-requests")
+            return multiple()
+        self.expected.pop(ref.arn, None)
+        self.gone.add(ref.arn)
+        use = TokenUse(op, params, outcome, ref.creation.account, step)
+        if self.selected(op):
+            self.follow_up(use, data)
+        return Deletion(ref, use)
+
+    @precondition(lambda self: any(op.name == "VerifyProcurementPortalValidation" for op in self.change_ops))
+    @rule(target=tokens, ref=resources, data=st.data())
+    def send_then_verify(self, ref, data):
+        """Verify succeeds only with the code the last Send issued: send one, then verify with it (when the
+        target lets the suite know codes: the emulator does, a real service sends them out of band)."""
+        ops = {op.name: op for op in self.suite.contract.operations.values()}
+        send, verify = ops["SendProcurementPortalValidation"], ops["VerifyProcurementPortalValidation"]
+        account = ref.creation.account
+        self.begin("valid-requests", send)
+        params = self.draw(data, send, "send request", ref=ref)
+        sent, _ = self.call(send, params, account=account, note="send a validation code")
+        if not sent.ok:
+            self.explained(send, params, sent, "valid-requests")
+            return multiple()
+        self.suite.target.note_validation_sent(ref.arn)
+        code = self.suite.target.validation_code(account or self.suite.target.payer, ref.arn)
+        if code is None:
+            return multiple()
+        self.begin("valid-requests", verify)
+        params = self.draw(data, verify, "verify request", ref=ref)
+        params["Code"] = code
+        outcome, step = self.call(verify, params, account=account, note="verify with the code just sent")
+        if not outcome.ok:
+            self.explained(verify, params, outcome, "valid-requests")
+            return multiple()
+        self.refresh(verify, ref.arn, params, account, "valid-requests")
+        use = TokenUse(verify, params, outcome, account, step)
+        self.follow_up(use, data)
+        return use
+
+    # -- 1. replay equivalence ---------------------------------------------------------------------------------
+    @rule(ref=resources)
+    def replay_create(self, ref):
+        if self.selected(ref.creation.op):
+            self._replay(ref.creation)
+
+    @rule(use=tokens)
+    def replay_change(self, use):
+        self._replay(use)
+
+    # -- 2. conflict rejection ---------------------------------------------------------------------------------
+    @rule(ref=resources, data=st.data())
+    def conflict_create(self, ref, data):
+        if self.selected(ref.creation.op):
+            self._conflict(ref.creation, data)
+
+    @rule(use=tokens, data=st.data())
+    def conflict_change(self, use, data):
+        self._conflict(use, data)
+
+    @rule(gone=deleted, data=st.data())
+    def conflict_delete(self, gone, data):
+        if self.selected(gone.use.op):
+            self._conflict(gone.use, data)
+
+    # -- 3. independence ---------------------------------------------------------------------------------------
+    @rule(target=resources, ref=resources)
+    def same_payload_new_token(self, ref):
+        use = ref.creation
+        if not self.selected(use.op):
+            return multiple()
+        self.begin("independence", use.op)
+        params = Params({**use.params, use.op.token_member: self.token()})
+        outcome, step = self.call(use.op, params, account=use.account,
+                                  note=f"same payload as step {use.step}, new token")
+        self.suite.check("independent_tokens", use.op.name, params, use.outcome, outcome)
+        self.suite.observe(use.op.name, "the same payload with a new token",
+                           "made a new resource" if outcome.ok else f"was refused with {outcome.error_code}")
+        if not outcome.ok:
+            return multiple()
+        return self.created(TokenUse(use.op, params, outcome, use.account, step), "independence")
+
+    @rule(target=tokens, use=tokens)
+    def change_again_new_token(self, use):
+        self.begin("independence", use.op)
+        arn = use.params[self.resource.identifier]
+        if arn not in self.expected:
+            return multiple()
+        params = Params({**use.params, use.op.token_member: self.token()})
+        outcome, step = self.call(use.op, params, account=use.account,
+                                  note=f"same payload as step {use.step}, new token")
+        self.suite.check("independent_tokens", use.op.name, params, use.outcome, outcome)
+        if not outcome.ok:
+            return multiple()
+        self.refresh(use.op, arn, params, use.account, "independence")
+        return TokenUse(use.op, params, outcome, use.account, step)
+
+    # -- 4. autofill -------------------------------------------------------------------------------------------
+    @rule(target=resources, data=st.data())
+    def autofill_create(self, data):
+        op = self.create_op
+        if not self.selected(op):
+            return multiple()
+        self.begin("autofill", op)
+        params = self.draw(data, op, "create request")
+        del params[op.token_member]
+        refs = []
+        outcomes = []
+        for note in ("no token: botocore fills one in", "the same request again, no token"):
+            outcome, step = self.call(op, params, note=note)
+            self.suite.check("autofilled_token_sent", op.name, outcome)
+            outcomes.append(outcome)
+            if outcome.ok:
+                refs.append(self.created(TokenUse(op, Params({**params, op.token_member: _sent_token(outcome, op)}),
+                                                  outcome, None, step), "autofill"))
+            elif len(outcomes) == 1:
+                self.explained(op, params, outcome, "autofill")
+        self.suite.check("autofill_independent", op.name, params, *outcomes)
+        self.suite.observe(op.name, "two calls without a token",
+                           "were independent" if outcomes[0].ok and len(refs) == 2 else
+                           f"answered {outcomes[0].error_code or 'ok'}, then {outcomes[1].error_code or 'ok'}")
+        return multiple(*refs)
+
+    # -- 5. delete replay --------------------------------------------------------------------------------------
+    @rule(gone=deleted)
+    def replay_delete(self, gone):
+        use = gone.use
+        if self.selected(use.op):
+            self._replay(use, "delete-replay")
+            self.begin("delete-replay", use.op)
+            again, _ = self.call(use.op, Params({**use.params, use.op.token_member: self.token()}),
+                                 account=use.account, note=f"a new delete (new token) of what step {use.step} deleted")
+            self.suite.check("delete_again_not_found", use.op.name, again)
+            self.suite.observe(use.op.name, "a new delete of a deleted resource",
+                               f"answered {again.error_code or 'success'}")
+        creation = gone.ref.creation
+        if self.selected(creation.op):
+            self.begin("delete-replay", creation.op)
+            replay, _ = self.call(creation.op, creation.params, account=creation.account,
+                                  note=f"replay of the create of step {creation.step}, after its resource was deleted")
+            if replay.ok:
+                self.suite.check("replay_same_response", creation.op.name, creation.outcome, replay,
+                                 as_property="delete-replay")
+            read = self.suite.read(self.resource, gone.ref.arn, account=creation.account,
+                                   note="is the deleted resource back?", record=True)
+            self.suite.check("no_resurrection", creation.op.name, gone.ref.arn, replay, read)
+            self.suite.observe(creation.op.name, "a replayed create after the delete",
+                               "did not bring the resource back" if not read.ok else "brought the resource back")
+
+    # -- 6. scope ----------------------------------------------------------------------------------------------
+    @precondition(lambda self: bool(self.change_ops))
+    @rule(target=tokens, ref=resources, data=st.data())
+    def token_of_another_operation(self, ref, data):
+        op = data.draw(st.sampled_from(self.change_ops), label="operation")
+        source = ref.creation
+        if (op.name, source.token, source.account) in self.used:
+            return multiple()  # already used on this operation: that would be a replay or a conflict
+        self.begin("scope", op)
+        params = self.draw(data, op, "request", ref=ref)
+        params[op.token_member] = source.token
+        outcome, step = self.call(op, params, account=ref.creation.account,
+                                  note=f"reuses the token of step {source.step} ({source.op.name})")
+        control = None
+        if not outcome.ok:
+            params = Params({**params, op.token_member: self.token()})
+            control, step = self.call(op, params, account=ref.creation.account,
+                                      note="control: the same request, a fresh token")
+        self.suite.check("token_scoped_to_operation", op.name, source.op.name, outcome, control)
+        self.suite.observe(op.name, f"a token {source.op.name} had used",
+                           "worked like a fresh one" if outcome.ok or not (control and control.ok) else
+                           "was refused although a fresh token worked")
+        done = outcome if outcome.ok else control
+        if done is None or not done.ok:
+            return multiple()
+        if op.name == "SendProcurementPortalValidation":
+            self.suite.target.note_validation_sent(ref.arn)
+        self.refresh(op, ref.arn, params, ref.creation.account, "scope")
+        return TokenUse(op, params, done, ref.creation.account, step)
+
+    @rule(ref=resources)
+    def token_from_another_account(self, ref):
+        other = self.suite.target.other_account
+        use = ref.creation
+        if other is None or not self.selected(use.op):
+            return
+        self.begin("scope", use.op)
+        outcome, _ = self.call(use.op, use.params, account=other,
+                               note=f"step {use.step}'s token and payload, from account {other}")
+        self.suite.check("token_scoped_to_account", use.op.name, use.outcome, outcome)
+        self.suite.observe(use.op.name, "the same token from another account",
+                           "made that account's own resource" if outcome.ok else f"answered {outcome.error_code}")
+        if outcome.ok:  # the other account's own resource: delete it now, as that account
+            arn = outcome.response[use.op.response_identifier]
+            self.call(self.delete_op, {self.resource.identifier: arn, self.delete_op.token_member: self.token()},
+                      account=other, note=f"clean up account {other}'s resource")
+
+    # -- 9. failure does not poison ----------------------------------------------------------------------------
+    @rule(target=resources, data=st.data())
+    def refused_then_valid(self, data):
+        op = self.create_op
+        if not self.selected(op):
+            return multiple()
+        self.begin("failure-does-not-poison", op)
+        invalid = data.draw(strategies.requests(op.name, valid=False, hints=self.suite.hints),
+                            label="invalid request")
+        if invalid.violation.path.startswith(op.token_member):
+            return multiple()  # the token itself is what is wrong: nothing to reuse
+        token = self.token()
+        bad = self.suite.prepare(op.name, invalid.params, keep=invalid.violation.path)
+        bad[op.token_member] = token
+        note = f"invalid ({invalid.violation.description}), client validation off"
+        refused, _ = self.call_unchecked(op, bad, note)
+        if not invalid_on_the_wire(op.name, refused):
+            return multiple()  # botocore's serialiser made it valid
+        if refused.ok:
+            self.suite.check("target_refuses_invalid", op.name, invalid.violation, refused)
+        params = self.draw(data, op, "valid request")
+        params[op.token_member] = token
+        outcome, step = self.call(op, params, note="a valid request with the refused request's token")
+        if outcome.not_sent:
+            return multiple()  # a real-account run kept it back: the token's fate is unknown
+        control = None
+        if not outcome.ok:
+            control_params = Params({**params, op.token_member: self.token()})
+            control, step = self.call(op, control_params, note="control: the same request, a fresh token")
+        self.suite.check("failure_does_not_poison", op.name, refused, outcome, control)
+        self.suite.observe(op.name, "a token whose request was refused",
+                           "worked like a fresh one" if outcome.ok or not (control and control.ok) else
+                           "was poisoned")
+        done = outcome if outcome.ok else control
+        if done is None or not done.ok:
+            return multiple()
+        used = params if outcome.ok else control_params
+        return self.created(TokenUse(op, used, done, None, step), "failure-does-not-poison")
+
+    # -- the invariant: the machine's model against Get and List ------------------------------------------------
+    @invariant()
+    def state_matches_reads(self):
+        if not hasattr(self, "expected"):
+            return
+        prop, op = self.last_property, self.last_operation
+        ctx = CheckContext(op, contract=self.suite.contract, property_id=prop)
+        for arn, view in self.expected.items():
+            read = self.suite.read(self.resource, arn, account=self.accounts.get(arn))
+            now = read_view(self.resource, read) if read.ok else None
+            if now != view:
+                TRACE.add(_read_call(self.resource.read, self.resource.identifier, arn, read, self.accounts.get(arn)))
+                ctx.fail(f"after {op}, {self.resource.read} shows {arn} changed although one call's effect "
+                         f"was already in place", expected=f"unchanged: {_brief(view)}",
+                         observed=read.summary() if not read.ok else _brief(now))
+        for arn in self.gone:
+            read = self.suite.read(self.resource, arn, account=self.accounts.get(arn))
+            if read.ok:
+                TRACE.add(_read_call(self.resource.read, self.resource.identifier, arn, read, self.accounts.get(arn)))
+                ctx.fail(f"after {op}, the deleted {arn} can be read again",
+                         expected="ResourceNotFoundException", observed=read.summary())
+        listed, failed = self.suite.listed(self.resource)
+        if failed is not None:
+            ctx.fail(f"{self.resource.list} failed", expected="a listing", observed=failed.summary())
+        live_by_payer = {a for a in self.expected if self.accounts.get(a) in (None, self.suite.target.payer)}
+        missing = sorted(live_by_payer - set(listed))
+        extra = sorted(set(listed) - self.baseline - live_by_payer - (self.suite.ledger.arns() - self.machine_arns()))
+        back = sorted(set(listed) & self.gone)
+        if missing or extra or back:
+            ctx.fail(f"after {op}, {self.resource.list} does not show exactly the resources the calls made",
+                     expected=f"{len(live_by_payer)} live resources of this run",
+                     observed=f"missing {missing[:3]}, unexpected {extra[:3]}, deleted but listed {back[:3]}")
+        self.suite.results.record(op, "state-matches-reads", "state_matches_reads", True)
+
+    def machine_arns(self) -> frozenset[str]:
+        return frozenset(self.expected) | frozenset(self.gone)
+
+
+def _sent_token(outcome: Outcome, op: TokenOperation) -> str:
+    """The token botocore filled in, as it went over the wire."""
+    import json
+
+    return json.loads(outcome.sent_body or b"{}").get(op.token_member, "")
+
+
+def _read_call(operation: str, identifier: str, arn: str, outcome: Outcome, account: str | None):
+    from contracts.calls import Call
+
+    return Call(operation, {identifier: arn}, outcome, account=account, note="read back")
+
+
+def _brief(view: dict | None) -> str:
+    import json
+
+    from contracts.model.redaction import REDACTOR
+    from contracts.engine.session import comparable
+
+    return json.dumps(REDACTOR.placeholder_repr(comparable(view or {})), sort_keys=True, default=str)[:500]
+
+
+# ------------------------------------------------------------------------------------------ one machine per kind
+
+def change_rule(name: str):
+    """A rule of its own per update/action operation: each gets as many steps as a create or a delete, where
+    one rule drawing the operation would leave each a fraction (and their replays rarer still)."""
+
+    @precondition(lambda self: any(op.name == name for op in self.change_ops))
+    @rule(target=TokenMachine.tokens, ref=TokenMachine.resources, data=st.data())
+    def change_operation(self, ref, data):
+        return self.change(self.suite.contract.operations[name], ref, data)
+
+    change_operation.__name__ = f"change_{xform_name(name)}"
+    return change_operation
+
+
+def machine_for(kind: str) -> type:
+    ops = [op for op in load().operations.values() if op.resource.kind == kind and op.effect in ("update", "action")]
+    rules = {f"change_{xform_name(op.name)}": change_rule(op.name) for op in ops}
+    return type(f"{kind}Machine", (TokenMachine,), {"kind": kind, **rules})
+
+
+MACHINES = {kind: machine_for(kind) for kind in ("InvoiceUnit", "ProcurementPortalPreference")}
+
+
+def pytest_generate_tests(metafunc):
+    if "kind" in metafunc.fixturenames:
+        metafunc.parametrize("kind", sorted(MACHINES))
+
+
+def test_idempotency(suite: Suite, kind: str) -> None:
+    from hypothesis import settings
+
+    missing = set(suite.contract.resources) - set(MACHINES)
+    assert not missing, f"contract resources without a state machine: {sorted(missing)}; add them to MACHINES"
+    ops = [op.name for op in suite.contract.operations.values() if op.resource.kind == kind]
+    if not any(suite.selected(op) for op in ops):
+        pytest.skip(f"none of {', '.join(ops)} selected")
+    for entry in suite.contract.operations.values():
+        if entry.resource.kind == kind and suite.selected(entry.name):
+            replay = "delete-replay" if entry.effect == "delete" else "replay-equivalence"
+            for prop in (replay, "conflict-rejection"):
+                suite.results.expect(entry.name, prop)
+    SESSION["suite"] = suite
+    profile = suite.sizing or PROFILES[suite.profile]  # the real-account sizes for --target aws
+    TRACE.reset_all()
+    run_state_machine_as_test(
+        MACHINES[kind],
+        settings=settings(settings.default, max_examples=profile.stateful_examples,
+                          stateful_step_count=profile.stateful_steps),
+    )
