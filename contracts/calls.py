@@ -2,15 +2,16 @@
 
 `Api.call(operation, params)` never raises for an answer of the target: success, an AWS error, a client-side
 ParamValidationError, a request botocore could not even serialise, and a request a real-account run's guard or
-resource budget kept back (contracts.guard.safety.REFUSALS) all come back as an `Outcome`. The raw JSON
+resource budget kept back (NotSent) all come back as an `Outcome`. The raw JSON
 body is kept (captured at botocore's after-call event) because the output contract is about the wire, not about
-what botocore's parser made of it. Each call is appended to the current `Trace`, the steps of one Hypothesis
+what botocore's parser made of it. Each call is appended to the run's `Trace`, the steps of the current Hypothesis
 example, which becomes a failure's minimal example and its boto3 reproduction.
 """
 
 from __future__ import annotations
 
-import functools
+import base64
+import datetime as dt
 import json
 import threading
 from dataclasses import dataclass, field
@@ -19,8 +20,10 @@ from typing import Any, Callable
 import botocore
 import botocore.exceptions
 from botocore import xform_name
+from botocore.serialize import create_serializer
 
 from contracts.model.redaction import REDACTOR
+from strategies import service_model
 
 
 @dataclass
@@ -120,7 +123,21 @@ class Trace:
             return self._setup + self._calls
 
 
-TRACE = Trace()
+class NotSent(Exception):
+    """A request a run's guard or budget kept from being sent (contracts.guard raises its subclasses)."""
+
+
+def comparable(value: Any) -> Any:
+    """Values as both a request and a parsed response carry them: datetimes as epoch milliseconds."""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        return round(value.timestamp() * 1000)
+    if isinstance(value, dict):
+        return {k: comparable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [comparable(v) for v in value]
+    return value
 
 
 class _WireCapture(threading.local):
@@ -135,9 +152,6 @@ class _WireCapture(threading.local):
 
 
 def _wire_default(value: Any) -> Any:
-    import base64
-    import datetime as dt
-
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=dt.timezone.utc)
@@ -149,10 +163,6 @@ def _wire_default(value: Any) -> Any:
 
 def serialisable(operation: str, params: dict, service: str = "invoicing") -> bool:
     """Whether botocore's serialiser (validation off) can encode `params` at all."""
-    from botocore.serialize import create_serializer
-
-    from strategies import service_model
-
     model = service_model(service)
     try:
         create_serializer(model.protocol, include_validation=False).serialize_to_request(
@@ -168,26 +178,17 @@ def wire_json(params: dict) -> bytes:
     return json.dumps(params, default=_wire_default, ensure_ascii=False).encode()
 
 
-@functools.lru_cache(maxsize=1)
-def _local_refusals() -> tuple[type[BaseException], ...]:
-    """What a real-account run raises instead of sending (contracts.guard.safety.REFUSALS); imported late because
-    contracts.guard.safety builds on the contract data, which builds on this module's neighbours."""
-    from contracts.guard.safety import REFUSALS
-
-    return REFUSALS
-
-
 class Api:
     """A botocore client of the target plus recording; built by contracts.engine.targets.Target.api()."""
 
-    def __init__(self, client, *, validate: bool = True, account: str | None = None, trace: Trace = TRACE):
+    def __init__(self, client, *, trace: Trace, validate: bool = True, account: str | None = None):
         self.client = client
         self.validate = validate
         self.account = account
         self.trace = trace
         self.listeners: list[Callable[[Call], None]] = []  # told of every call (e.g. the cleanup ledger)
         # Checks a request sent as hand-made JSON (raw=True), which botocore's event handlers never see as
-        # parameters: a real-account run's guard (it raises one of contracts.guard.safety.REFUSALS to refuse).
+        # parameters: a real-account run's guard (it raises NotSent to refuse).
         self.raw_guard: Callable[[str, dict], None] | None = None
         self._wire = _WireCapture()
         self._wire.clear()
@@ -226,7 +227,7 @@ class Api:
             if raw and self.raw_guard is not None:
                 self.raw_guard(operation, params)
             parsed = method(**({} if raw else dict(params)))
-        except _local_refusals() as error:
+        except NotSent as error:
             outcome.not_sent = REDACTOR.scrub(str(error))
             outcome.not_sent_by = type(error).__name__
         except botocore.exceptions.ParamValidationError as error:

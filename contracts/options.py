@@ -160,8 +160,8 @@ class RunOptions:
 
     def validated(self) -> "RunOptions":
         """This object, or UsageError naming the option and what it may be."""
-        _choose("--target", self.target, TARGETS)
-        _choose("--profile", self.profile, PROFILES)
+        _choose("target", self.target, TARGETS)
+        _choose("profile", self.profile, PROFILES)
         _choose("--faults", self.faults, FAULT_MODES)
         known = service_model().operation_names
         unknown = [name for name in self.operations if name not in known]
@@ -203,9 +203,9 @@ class RunOptions:
         return out
 
 
-def _choose(flag: str, value: str, choices: Iterable[str]) -> None:
+def _choose(what: str, value: str, choices: Iterable[str]) -> None:
     if value not in choices:
-        raise UsageError(f"unknown {flag} {value!r}; choose one of: {', '.join(choices)}")
+        raise UsageError(f"unknown {what} {value!r}; choose one of: {', '.join(choices)}")
 
 
 def _names(value: Any) -> tuple[str, ...]:

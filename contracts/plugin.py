@@ -1,121 +1,138 @@
-"""The contract suite's pytest plumbing: options, the target, results, reports.
+"""The `invoicing_contracts` pytest plugin: the contract suite's options, session and reports in any pytest run.
 
-The options are those of `invoicing-contracts run`, so `pytest tests/contract --target endpoint --endpoint-url
-URL --profile ci --seed 1 --operations CreateInvoiceUnit --faults auto --report-dir reports` is the same run
-(without the model-drift gate, which `run` checks before pytest starts). `--target aws` works only under `run`,
-which clears the account and keeps the cleanup ledger (contracts.guard.safety); its Hypothesis profiles are
-`invoicing-aws-<profile>`. `run` calls pytest in-process: the Hypothesis settings, seed and shrink bound this
-plugin changes are put back at unconfigure.
+Registered as a `pytest11` entry point, so `pytest --pyargs contracts.suite --target endpoint --endpoint-url URL`
+runs the suite from any directory, and a team can run it inside its own pytest session. The options are
+`contracts.options.OPTIONS`, the same as `invoicing-contracts run` (which calls pytest in-process and hands its
+RunContext over as a plugin object). `--target aws` works only under `run`, which clears the account and keeps
+the cleanup ledger (contracts.guard).
+
+The plugin stays out of the way of other tests: it parametrizes, configures Hypothesis, sets dummy credentials
+and records results only when the session was asked to run contracts.suite (`--pyargs contracts.suite...` or a
+path inside it), and it puts back the Hypothesis settings, seed and shrink bound it changed when pytest
+unconfigures.
 """
 
 from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 import pytest
 
 from contracts import reporting
-from contracts.checks import CHECKS, ContractViolation
-from contracts.cli.run import SUITE_PACKAGE, DEFAULT_DATABASE, FAULT_MODES, PROFILES, check_faults, check_profile, \
-    limit_shrinking, parse_operations, register_profiles
-from contracts.engine.session import RESULTS, SUITE, Suite
-from contracts.engine.targets import TARGETS, ConfigError, TargetConfig, TargetError, TargetLost, build, \
-    load_config_file, parse_accounts
+from contracts.calls import Trace
+from contracts.checks import ContractViolation
+from contracts.engine.context import RunContext
+from contracts.engine.session import Suite
+from contracts.engine.targets import ConfigError, Reproduction, TargetConfig, TargetError, TargetLost, build, load_config_file, \
+    parse_accounts
+from contracts.exit_codes import ExitCode, UsageError
+from contracts.options import PROFILES, RunOptions, add_pytest_options, hypothesis_profile_name, limit_shrinking, \
+    register_profiles
 
-# Dummy credentials: the suite never needs real ones, and must never pick up a developer's.
-for _name, _value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
-                      ("AWS_DEFAULT_REGION", "us-east-1")):
-    os.environ.setdefault(_name, _value)
+SUITE_PACKAGE = "contracts.suite"
+RUN = pytest.StashKey[RunContext]()  # the active run: set only when the session collected the suite
+_GIVEN = pytest.StashKey[RunContext]()  # the run as configured, before it is known whether the suite runs
+_TARGET_CONFIG = pytest.StashKey[TargetConfig]()
+_STARTED = pytest.StashKey[float]()
+_RESTORE = pytest.StashKey[tuple]()
+# Dummy credentials: the suite never needs real ones against the emulator, and must never pick up a developer's.
+_DUMMY_ENVIRONMENT = (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
+                      ("AWS_DEFAULT_REGION", "us-east-1"))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("invoicing-contracts", "Invoicing contract suite (same as `invoicing-contracts run`)")
-    group.addoption("--target", default="mock", help=f"one of {', '.join(TARGETS)} (default mock)")
-    group.addoption("--endpoint-url", default=None, help="URL for --target endpoint")
-    group.addoption("--profile", default="dev", help=f"one of {', '.join(PROFILES)} (default dev here; "
-                                                     f"`run` defaults to ci)")
-    group.addoption("--seed", default=None, type=int, help="Hypothesis seed")
-    group.addoption("--operations", default=None, help="comma-separated operation names (default: all)")
-    group.addoption("--report-dir", default=None, help="write reports here (default: none for pytest)")
-    group.addoption("--accounts", default=None, help="PAYER,MEMBER,... of the organisation")
-    group.addoption("--target-config", default=None, help="JSON target config file")
-    group.addoption("--mock-backend", default=None, help="module:attr emulator backend factory (mock target)")
-    group.addoption("--example-db", default=DEFAULT_DATABASE, help="Hypothesis example database dir, or 'none'")
-    group.addoption("--faults", default="auto", help=f"{'|'.join(FAULT_MODES)}: the fault properties 7-10 (auto: "
-                                                     f"where the target can inject faults, else skipped with the "
-                                                     f"reason; on: a target that cannot is an error)")
+    add_pytest_options(parser)
 
 
-def _target_config(config: pytest.Config) -> TargetConfig:
-    target = TargetConfig(kind=config.getoption("target"), endpoint_url=config.getoption("endpoint_url"))
-    if config.getoption("target_config"):
-        load_config_file(config.getoption("target_config"), target)
-    if config.getoption("accounts"):
-        target.payer, target.members = parse_accounts(config.getoption("accounts"))
-    target.mock_backend = config.getoption("mock_backend")
-    return target
+def target_config(options: RunOptions, real_run=None) -> TargetConfig:
+    """The (unstarted) target's configuration; ConfigError for bad input."""
+    config = TargetConfig(kind=options.target, endpoint_url=options.endpoint_url, mock_backend=options.mock_backend,
+                          real_run=real_run)
+    if options.target_config:
+        load_config_file(options.target_config, config)
+    if options.accounts:
+        config.payer, config.members = parse_accounts(options.accounts)
+    return config
+
+
+def _given_run(config: pytest.Config) -> RunContext:
+    """The RunContext `run` handed over, else one built from this session's options."""
+    for plugin in config.pluginmanager.get_plugins():
+        if isinstance(plugin, RunContext):
+            return plugin
+    return RunContext(RunOptions.from_values(vars(config.option)))
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
-    from hypothesis import settings
+    try:
+        run = _given_run(config)
+        config.stash[_TARGET_CONFIG] = target_config(run.options, run.real_run)
+    except (UsageError, ConfigError) as error:
+        raise pytest.UsageError(str(error)) from None
+    config.stash[_GIVEN] = run
+    if _runs_suite(config):
+        # Now, before collection: Hypothesis reads its default settings when the suite's tests are defined.
+        _activate(config)
+
+
+def _runs_suite(config: pytest.Config) -> bool:
+    """The session was asked to run the suite: `--pyargs contracts.suite[...]`, or a path inside it."""
+    home = Path(__file__).with_name("suite").resolve()
+    for arg in config.args:
+        target = arg.split("::", 1)[0]
+        if config.option.pyargs and (target == SUITE_PACKAGE or target.startswith(SUITE_PACKAGE + ".")):
+            return True
+        path = Path(config.invocation_params.dir, target).resolve()
+        if path == home or home in path.parents:
+            return True
+    return False
+
+
+def in_suite(module_name: str) -> bool:
+    return module_name == SUITE_PACKAGE or module_name.startswith(SUITE_PACKAGE + ".")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """`operation` runs over the selected operations of the model (all by default)."""
+    if "operation" in metafunc.fixturenames and in_suite(metafunc.module.__name__):
+        metafunc.parametrize("operation", metafunc.config.stash[_GIVEN].options.selected_operations)
+
+
+def _activate(config: pytest.Config) -> None:
+    """The session runs the suite: configure Hypothesis for the run and start recording its results."""
+    from hypothesis import core, settings
     from hypothesis.database import DirectoryBasedExampleDatabase
 
-    try:
-        if config.getoption("target") not in TARGETS:
-            raise ConfigError(f"unknown target {config.getoption('target')!r}; choose one of: {', '.join(TARGETS)}")
-        profile = check_profile(config.getoption("profile"))
-        check_faults(config.getoption("faults"))
-        operations = parse_operations([config.getoption("operations")] if config.getoption("operations") else [])
-        config.stash[_TARGET_CONFIG] = _target_config(config)
-    except ValueError as error:
-        raise pytest.UsageError(str(error)) from None
+    run = config.stash[_GIVEN]
+    options = run.options
+    for name, value in _DUMMY_ENVIRONMENT:
+        os.environ.setdefault(name, value)
     register_profiles()
-    base = f"invoicing-{profile}"
-    if config.getoption("target") == "aws":
-        from contracts.guard.safety import register_real_account_profiles
-
-        register_real_account_profiles()
-        base = f"invoicing-aws-{profile}"  # few examples: each is real requests at the run's rate limit
-    database = config.getoption("example_db")
+    base = hypothesis_profile_name(options.profile, options.target)
     settings.register_profile(
         f"{base}-run", parent=settings.get_profile(base),
-        database=None if database == "none" else DirectoryBasedExampleDatabase(database),
+        database=None if options.example_db == "none" else DirectoryBasedExampleDatabase(options.example_db),
     )
     # Restored at unconfigure: `run` calls pytest in-process, and its caller's Hypothesis settings are its own.
-    from hypothesis import core
-
-    config.stash[_RESTORE] = (settings.get_current_profile_name(), limit_shrinking(PROFILES[profile].shrink_seconds),
-                              core.global_force_seed)  # --seed sets it (through Hypothesis's own plugin)
+    config.stash[_RESTORE] = (settings.get_current_profile_name(),
+                              limit_shrinking(PROFILES[options.profile].shrink_seconds), core.global_force_seed)
     settings.load_profile(f"{base}-run")
-    if config.getoption("seed") is not None and config.getoption("hypothesis_seed", None) is None:
-        config.option.hypothesis_seed = config.getoption("seed")
-    results = reporting.Results()
-    results.meta.update(reporting.environment_meta())
-    results.meta.update(profile=profile, seed=config.getoption("seed"),
-                        operations=list(operations))
-    config.stash[RESULTS] = results
-    config.stash[_OPERATIONS] = operations
+    # Read by Hypothesis's own plugin, whose pytest_configure runs after this one.
+    if options.seed is not None and config.getoption("hypothesis_seed", None) is None:
+        config.option.hypothesis_seed = options.seed
+    run.results.meta.update(reporting.environment_meta())
+    run.results.meta.update(profile=options.profile, seed=options.seed, operations=list(options.selected_operations))
+    config.stash[RUN] = run
     config.stash[_STARTED] = time.monotonic()
-    CHECKS.listeners.append(results.record)
-
-
-_TARGET_CONFIG = pytest.StashKey[TargetConfig]()
-_OPERATIONS = pytest.StashKey[tuple]()
-_STARTED = pytest.StashKey[float]()
-_RESTORE = pytest.StashKey[tuple]()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    from hypothesis import settings
-
-    results = config.stash.get(RESULTS, None)
-    if results is not None and results.record in CHECKS.listeners:
-        CHECKS.listeners.remove(results.record)
     restore = config.stash.get(_RESTORE, None)
     if restore is not None:
-        from hypothesis import core
+        from hypothesis import core, settings
 
         profile, shrink_seconds, core.global_force_seed = restore
         settings.load_profile(profile)
@@ -125,30 +142,24 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def suite(pytestconfig: pytest.Config):
     """The started target wrapped in a Suite; everything it created is deleted at the end."""
-    results = pytestconfig.stash[RESULTS]
+    run = pytestconfig.stash[RUN]
+    results = run.results
     try:
-        target = build(pytestconfig.stash[_TARGET_CONFIG])
+        target = build(pytestconfig.stash[_TARGET_CONFIG], Trace())
         target.start()
     except TargetError as error:
         results.meta["target_error"] = str(error)
-        pytest.exit(f"invoicing-contracts: {error}", returncode=3)
+        pytest.exit(f"invoicing-contracts: {error}", returncode=ExitCode.UNSAFE)
     results.meta.update(target.describe())
-    profile = pytestconfig.getoption("profile")
-    if target.kind == "aws":
-        from contracts.guard.safety import REAL_ACCOUNT_PROFILES
-
-        sizing = REAL_ACCOUNT_PROFILES[profile]
-    else:
-        sizing = PROFILES[profile]
-    suite = Suite(target=target, results=results, operations=pytestconfig.stash[_OPERATIONS],
-                  profile=profile, extra_hints=target.config.hints, sizing=sizing)
+    suite = Suite(target=target, results=results, operations=run.options.selected_operations,
+                  sizing=run.options.sizing, profile=run.options.profile, extra_hints=target.config.hints)
 
     def unreachable(call) -> None:
         if call.outcome.connection_error:
             raise TargetLost(f"lost the target mid-run: {call.outcome.connection_error}")
 
     suite.unreachable_guard = unreachable
-    pytestconfig.stash[SUITE] = suite
+    run.suite = suite
     try:
         yield suite
     finally:
@@ -175,16 +186,6 @@ def _delete_what_this_test_created(request: pytest.FixtureRequest):
     suite.ledger.cleanup(suite, since=before | suite.shared_fixture_arns())
 
 
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """`operation` runs over the selected operations of the model (all by default)."""
-    if "operation" in metafunc.fixturenames and _in_suite(metafunc.module.__name__):
-        metafunc.parametrize("operation", metafunc.config.stash[_OPERATIONS])
-
-
-def _in_suite(module_name: str) -> bool:
-    return module_name == SUITE_PACKAGE or module_name.startswith(SUITE_PACKAGE + ".")
-
-
 def _operation_of(item: pytest.Item) -> str:
     callspec = getattr(item, "callspec", None)
     if callspec is not None and "operation" in callspec.params:
@@ -205,9 +206,10 @@ def _violations_in(error: BaseException) -> list[ContractViolation]:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     outcome = yield
     report = outcome.get_result()
-    results = item.config.stash.get(RESULTS, None)
-    if results is None or call.excinfo is None or call.when == "teardown":
+    run = item.config.stash.get(RUN, None)
+    if run is None or not in_suite(item.module.__name__) or call.excinfo is None or call.when == "teardown":
         return
+    results = run.results
     if call.excinfo.errisinstance((pytest.skip.Exception,)):
         return
     if call.when == "setup":  # a fixture could not give the test what it needs: say why (nothing was checked)
@@ -220,25 +222,24 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         item.session.shouldstop = str(call.excinfo.value)
         return
     violations = _violations_in(call.excinfo.value)
-    for violation in violations:
-        results.add_violation(violation, item.nodeid)
+    target = run.suite.target.reproduction if run.suite is not None else Reproduction()
+    records = [reporting.failure_record(v, target, item.nodeid) for v in violations]
+    for record in records:
+        results.add_violation(record)
     if not violations:
         text = f"{item.nodeid}: {call.excinfo.typename}: {call.excinfo.value}"
         results.add_error(_operation_of(item), "suite-error", text.strip()[:4000])
     # The console shows the one formatter's text (sensitive members masked), not the raw traceback.
-    if violations:
-        report.longrepr = "\n\n".join(str(v) for v in violations)
+    if records:
+        report.longrepr = "\n\n".join(record["text"] for record in records)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    config = session.config
-    results = config.stash.get(RESULTS, None)
-    if results is None:
+    run = session.config.stash.get(RUN, None)
+    if run is None:
         return
-    results.meta["duration_seconds"] = time.monotonic() - config.stash.get(_STARTED, time.monotonic())
-    results.meta.setdefault("target", config.getoption("target"))
-    report_dir = config.getoption("report_dir")
-    if report_dir:
-        from pathlib import Path
-
-        reporting.write_reports(results, Path(report_dir))
+    results = run.results
+    results.meta["duration_seconds"] = time.monotonic() - session.config.stash[_STARTED]
+    results.meta.setdefault("target", run.options.target)
+    if run.options.report_dir:
+        reporting.write_reports(results, Path(run.options.report_dir))

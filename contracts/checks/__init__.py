@@ -18,7 +18,8 @@ from typing import Any, Callable, Iterable
 
 import jsonschema
 
-from contracts.calls import Call, Outcome, TRACE
+from contracts import json_schema
+from contracts.calls import Call, Outcome, comparable
 from contracts.packs.contract import Contract, TokenOperation, load
 from contracts.model.redaction import REDACTOR
 
@@ -28,7 +29,7 @@ class Property:
     id: str
     title: str
     description: str
-    number: int | None = None  # its number in ../shared/IDEMPOTENCY.md, when it is one of those
+    number: int | None = None  # its number in docs/idempotency.md, when it is one of those
     short: str = ""  # a column header for the console table
 
     @property
@@ -77,9 +78,10 @@ for _prop in (
 
 
 class ContractViolation(AssertionError):
-    """A contract does not hold. Carries everything a reader needs: a title, the operation, the property, the
-    minimal example (the calls of the failing Hypothesis example, sensitive members masked), what was expected
-    and observed, and a runnable boto3 reproduction. Its text is reporting.format_failure's, as everywhere."""
+    """A contract does not hold: plain data for the reporters (a title, the operation, the property, what was
+    expected and observed, and the calls of the failing example). Reporters turn the calls into the minimal
+    example and a runnable reproduction (contracts.reporting); a check that needs another kind of reproduction
+    (the fault properties replay a race or a lost response) gives its own script."""
 
     def __init__(
         self,
@@ -91,33 +93,32 @@ class ContractViolation(AssertionError):
         expected: str = "",
         observed: str = "",
         calls: Iterable[Call] = (),
+        reproduction: str | None = None,
     ):
-        from contracts import reporting  # reporting formats; imported late to keep this module light
-
         if property not in PROPERTIES:
             raise ValueError(f"unknown property {property!r}; registered: {', '.join(PROPERTIES)}")
+        self.calls = list(calls)
+        for call in self.calls:  # learn their secrets first, so no text below can carry one
+            REDACTOR.harvest(call.params)
+            if call.outcome.wire is not None:
+                REDACTOR.harvest(call.outcome.wire)
         self.title = REDACTOR.scrub(title)
         self.operation = operation
         self.property = property
         self.check = check
         self.expected = REDACTOR.scrub(expected)
         self.observed = REDACTOR.scrub(observed)
-        masks: dict[str, str] = {}
-        self.steps = [reporting.Step.of(call, masks) for call in calls]
-        self.reproduction = reporting.reproduction(self.steps)
-        super().__init__(reporting.format_failure(self))
+        self.reproduction = reproduction
+        super().__init__(self.headline())
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "title": self.title,
-            "operation": self.operation,
-            "property": self.property,
-            "check": self.check,
-            "expected": self.expected,
-            "observed": self.observed,
-            "example": [step.to_dict() for step in self.steps],
-            "reproduction": self.reproduction,
-        }
+    def headline(self) -> str:
+        """The violation in a few lines, without the example (the reporters add it)."""
+        lines = [self.title, f"  operation: {self.operation}   property: {PROPERTIES[self.property].label}"]
+        if self.expected:
+            lines.append(f"  expected: {self.expected}")
+        if self.observed:
+            lines.append(f"  observed: {self.observed}")
+        return "\n".join(lines)
 
 
 @dataclass
@@ -126,7 +127,9 @@ class CheckContext:
     contract: Contract = field(default_factory=load)
     # Resources the suite knows to be live / deleted (ARN -> resource kind): what "the state explains" means.
     live: frozenset[str] = frozenset()
-    calls: list[Call] | None = None  # default: the calls of the current example
+    calls: list[Call] = field(default_factory=list)  # the calls of the current example
+    # Told of every run of a check (operation, property, check, passed): how results count what was exercised.
+    listener: "Listener | None" = None
     check: str = ""
     property_id: str = ""
     as_property: str | None = None  # report under this property instead of the check's own
@@ -139,7 +142,7 @@ class CheckContext:
             check=self.check,
             expected=expected,
             observed=observed,
-            calls=self.calls if self.calls is not None else TRACE.calls,
+            calls=self.calls,
         )
 
     @property
@@ -159,9 +162,11 @@ Listener = Callable[[str, str, str, bool], None]  # (operation, property, check 
 
 
 class CheckRegistry:
+    """The checks, by unique name. Filled once at import (like Schemathesis's registry); a run's state lives in
+    the CheckContext it passes, never here."""
+
     def __init__(self) -> None:
         self._checks: dict[str, Check] = {}
-        self.listeners: list[Listener] = []
 
     def register(self, name: str, *, property: str) -> Callable:
         """Decorator: register `function` as the check `name` of `property`; a duplicate name is refused."""
@@ -192,7 +197,7 @@ class CheckRegistry:
         return iter(self._checks.values())
 
     def run(self, name: str, ctx: CheckContext, *args: Any, **kwargs: Any) -> None:
-        """Run one check; listeners hear (operation, property, check, passed) whatever the verdict."""
+        """Run one check; the context's listener hears (operation, property, check, passed) whatever the verdict."""
         check = self[name]
         prop = ctx.as_property or check.property
         ctx.check, ctx.property_id = name, prop
@@ -201,8 +206,8 @@ class CheckRegistry:
             check.function(ctx, *args, **kwargs)
             passed = True
         finally:
-            for listener in self.listeners:
-                listener(ctx.operation, prop, name, passed)
+            if ctx.listener is not None:
+                ctx.listener(ctx.operation, prop, name, passed)
 
 
 CHECKS = CheckRegistry()
@@ -269,8 +274,6 @@ def valid_request_handled(ctx: CheckContext, params: dict, outcome: Outcome) -> 
 
 @functools.lru_cache(maxsize=None)
 def _output_validator(operation: str):
-    from contracts import json_schema
-
     schema = json_schema(operation, "output")
     return jsonschema.Draft7Validator(schema, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
 
@@ -455,8 +458,6 @@ def failure_does_not_poison(ctx: CheckContext, refused: Outcome, outcome: Outcom
 @check("effect_visible", property="state-matches-reads")
 def effect_visible(ctx: CheckContext, params: dict, view: dict) -> None:
     """After a successful change, the read-back shows every member the request set (where the read has it)."""
-    from contracts.engine.session import comparable
-
     op = ctx.token_operation
     skip = {op.token_member, op.resource.identifier} if op else set()
     for name, value in params.items():

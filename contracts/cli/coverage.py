@@ -26,6 +26,8 @@ from dataclasses import asdict, dataclass
 
 from hypothesis import HealthCheck, Phase, given, settings
 
+from contracts.options import PROFILES
+
 CHECK_MODEL = True
 STATUS_OK, STATUS_MISSED, STATUS_VACUOUS, STATUS_AMBIGUOUS = "violated", "MISSED", "vacuous", "ambiguous only"
 
@@ -51,8 +53,6 @@ def add_arguments(parser) -> None:
 
 
 def ci_examples() -> int:
-    from contracts.cli.run import PROFILES
-
     return PROFILES["ci"].max_examples
 
 

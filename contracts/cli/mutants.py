@@ -34,7 +34,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from contracts.exit_codes import ExitCode
+from contracts.checks import PROPERTIES
+from contracts.exit_codes import ExitCode, UsageError
+from contracts.options import PROFILES, limit_shrinking
 
 CORRECT = "invoicing_mock.models:InvoicingBackend"
 DEFAULT_REPORT_DIR = "reports/mutants"
@@ -48,8 +50,6 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from contracts.cli.run import PROFILES
-
     parser.add_argument("--variants", nargs="+", metavar="NAME",
                         help="only these variants of the catalogue (names, space- or comma-separated; "
                              "default: all; --list shows them)")
@@ -86,8 +86,6 @@ def _catalogue():
 
 def chosen_variants(values) -> list:
     """The catalogue entries named by --variants (all by default); UsageError names the unknown ones."""
-    from contracts.exit_codes import UsageError
-
     catalogue = _catalogue()
     names = [n.strip() for v in (values or []) for n in str(v).split(",") if n.strip()]
     unknown = [n for n in names if n not in catalogue]
@@ -98,13 +96,8 @@ def chosen_variants(values) -> list:
 
 
 def _check_args(args: argparse.Namespace) -> None:
-    from contracts.exit_codes import UsageError
-    from contracts.cli.run import check_profile
-
-    try:
-        check_profile(args.profile)
-    except ValueError as error:
-        raise UsageError(str(error)) from None
+    if args.profile not in PROFILES:
+        raise UsageError(f"unknown --profile {args.profile!r}; choose one of: {', '.join(PROFILES)}")
     for name, low in (("repeat", 1), ("jobs", 1)):
         if getattr(args, name) < low:
             raise UsageError(f"--{name} must be {low} or more; got {getattr(args, name)}")
@@ -287,12 +280,6 @@ class Score:
 
 
 def _short_property(prop: str) -> str:
-    from contracts.checks import PROPERTIES
-
-    try:
-        import contracts.checks.faults  # noqa: F401 - registers the fault properties (7, 8, 10)
-    except ImportError:
-        pass
     return PROPERTIES[prop].column if prop in PROPERTIES else prop
 
 
@@ -418,8 +405,6 @@ def false_alarms(args: argparse.Namespace, seed: int, report_dir: Path) -> int:
 def run_cli(argv: list[str]) -> int:
     """`invoicing-contracts mutants ARGV...` in this process (for scripts and the benchmarks): a usage error is
     printed as one line and returns 2, as the CLI does."""
-    from contracts.exit_codes import UsageError
-
     parser = argparse.ArgumentParser(prog="invoicing-contracts mutants", description=__doc__.splitlines()[0])
     add_arguments(parser)
     try:
@@ -467,8 +452,6 @@ def pytest_sessionstart(session) -> None:
     if _PROBE:
         _PROBE["started"] = time.monotonic()  # the suite's clock starts here, after imports and configuration
         if "shrink_seconds" in _PROBE:
-            from contracts.cli.run import limit_shrinking
-
             limit_shrinking(_PROBE["shrink_seconds"])
 
 

@@ -1,215 +1,80 @@
 """`invoicing-contracts run`: check the Invoicing contracts against a target (the main job).
 
 In order: the options are checked (exit 2); the installed model is compared with the snapshot the contracts were
-written for (contracts.drift.gate: the model-drift gate); for --target aws, contracts.guard.safety clears the account (exit
+written for (contracts.drift: the model-drift gate); for --target aws, contracts.guard clears the account (exit
 3 before any write otherwise; --plan prints and stops) and wraps the rest in a guarded, ledgered run that cleans
-up after itself. Then pytest runs tests/contract in this process with the same options (they are pytest options
-too, for people who run pytest directly), printing progress; then the summary table, the fault figures, the
-drift verdict and (aws) what the run created and left; the reports are written. Exit codes:
-0 every contract holds, 1 a contract is violated, the suite could not check one, or the drift gate failed,
-2 usage error, 3 target unreachable or unsafe.
+up after itself. Then pytest runs the installed suite (contracts.suite) in this process, handed this run's
+RunContext, printing progress; then the summary table, the fault figures, the drift verdict and (aws) what the
+run created and left; the reports are written. Exit codes (contracts.exit_codes): 0 every contract holds, 1 a
+contract is violated, the suite could not check one, or the drift gate failed, 2 usage error, 3 target
+unreachable or unsafe.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from contracts.exit_codes import ExitCode
 
-SUITE_PACKAGE = "contracts.suite"  # the installed suite: pytest collects it with --pyargs from any directory
-DEFAULT_REPORT_DIR = "reports"
-DEFAULT_DATABASE = ".hypothesis/invoicing-contracts"
+import botocore
+import pytest
 
-
-@dataclass(frozen=True)
-class Profile:
-    """How hard to look: examples per stateless test, state-machine runs and steps per run."""
-
-    max_examples: int
-    stateful_examples: int
-    stateful_steps: int
-    shrink_seconds: int  # how long Hypothesis may spend minimising one failure
-    description: str
-
-
-PROFILES = {
-    "dev": Profile(10, 8, 12, 20, "a quick look while editing (seconds)"),
-    "ci": Profile(40, 30, 25, 60, "the regression gate (under a minute against the emulator)"),
-    "thorough": Profile(300, 200, 50, 300, "before a release (many minutes)"),
-}
-DEFAULT_PROFILE = "ci"
-
-
-def register_profiles() -> None:
-    """Hypothesis settings profiles named invoicing-<profile>; the database is chosen by the caller."""
-    from hypothesis import HealthCheck, settings
-
-    for name, profile in PROFILES.items():
-        settings.register_profile(
-            f"invoicing-{name}",
-            max_examples=profile.max_examples,
-            stateful_step_count=profile.stateful_steps,
-            deadline=None,  # the target's latency is not the property under test
-            # Per-test fixtures (the cleanup ledger) deliberately outlive examples; strategies draw whole requests.
-            suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                   HealthCheck.data_too_large, HealthCheck.filter_too_much],
-            print_blob=False,
-            # One failure per test, minimised once: a second, distinct bug is found on the next run.
-            report_multiple_bugs=False,
-        )
-
-
-def limit_shrinking(seconds: int) -> int | None:
-    """Bound the time Hypothesis spends minimising one failure (default 300 s), so a failing CI run still ends
-    in time. Hypothesis has no setting for it; this adjusts its engine's constant when it exists. Returns the
-    previous bound (to restore it)."""
-    from hypothesis.internal.conjecture import engine
-
-    previous = getattr(engine, "MAX_SHRINKING_SECONDS", None)
-    if previous is not None and seconds is not None:
-        engine.MAX_SHRINKING_SECONDS = seconds
-    return previous
-
-
-def all_operations() -> list[str]:
-    from strategies import service_model
-
-    return list(service_model().operation_names)
-
-
-def parse_operations(values) -> tuple[str, ...]:
-    """Operation names from `--operations A B` or `--operations A,B`; UsageError-worthy ValueError if unknown."""
-    names = [n.strip() for v in (values or []) for n in str(v).split(",") if n.strip()]
-    known = all_operations()
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        raise ValueError(f"unknown operation{'s' * (len(unknown) > 1)} {', '.join(unknown)}; "
-                         f"the installed model has: {', '.join(known)}")
-    return tuple(dict.fromkeys(names)) or tuple(known)
-
-
-def check_profile(name: str) -> str:
-    if name not in PROFILES:
-        raise ValueError(f"unknown profile {name!r}; choose one of: {', '.join(PROFILES)}")
-    return name
-
-
-FAULT_MODES = ("auto", "on", "off")
-
-
-def check_faults(mode: str) -> str:
-    if mode not in FAULT_MODES:
-        raise ValueError(f"unknown --faults {mode!r}; choose one of: {', '.join(FAULT_MODES)}")
-    return mode
-
+from contracts import reporting
+from contracts.drift import changelog
+from contracts.drift import gate as drift
+from contracts.drift.sources import LoadedModel
+from contracts.engine.context import RunContext
+from contracts.engine.results import Results
+from contracts.engine.targets import ConfigError, TargetError, build, resolve_factory
+from contracts.exit_codes import ExitCode, UsageError
+from contracts.guard import safety
+from contracts.options import OPTIONS, RunOptions, add_argparse_options
+from contracts.packs.contract import DATA_FILE, ContractDataError, load
+from contracts.plugin import RUN, SUITE_PACKAGE, target_config
+from contracts.calls import Trace
+from strategies import botocore_session
 
 # ---------------------------------------------------------------------------------------------------- the CLI
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--target", default="mock", metavar="mock|endpoint|aws",
-                        help="mock: the in-process emulator (default); endpoint: any URL; aws: a real account "
-                             "(guarded: see the real-account options and docs/real-account.md)")
-    parser.add_argument("--endpoint-url", metavar="URL",
-                        help="the endpoint for --target endpoint (default: $AWS_ENDPOINT_URL_INVOICING)")
-    parser.add_argument("--profile", default=DEFAULT_PROFILE, metavar="|".join(PROFILES),
-                        help=f"how hard to look (default {DEFAULT_PROFILE}): "
-                             + "; ".join(f"{k}: {v.description}" for k, v in PROFILES.items()))
-    parser.add_argument("--seed", type=int, metavar="N", help="Hypothesis seed, to repeat a run exactly (a seeded run bypasses the example "
-                                                         "database)")
-    parser.add_argument("--operations", nargs="+", metavar="OP",
-                        help="only these operations (names as in the model, e.g. CreateInvoiceUnit)")
-    parser.add_argument("--report-dir", default=DEFAULT_REPORT_DIR, metavar="DIR",
-                        help=f"where the reports go (default {DEFAULT_REPORT_DIR}/)")
-    parser.add_argument("--accounts", metavar="PAYER,MEMBER,...",
-                        help="the organisation's accounts, payer first (default: the emulator's documented "
-                             "default organisation)")
-    parser.add_argument("--target-config", metavar="FILE",
-                        help="JSON: payer, members, other_account, credentials, region, hints")
-    parser.add_argument("--faults", default="auto", metavar="|".join(FAULT_MODES),
-                        help="the fault properties 7-10 (lost responses, concurrent duplicates, throttling, "
-                             "expiry): auto (default) runs them where the target can inject faults and skips them "
-                             "with the reason elsewhere; on: a target that cannot is an error; off: skip them")
-    advanced = parser.add_argument_group("advanced")
-    advanced.add_argument("--mock-backend", metavar="MODULE:ATTR",
-                          help="an emulator backend factory for --target mock (e.g. a planted-fault variant)")
-    advanced.add_argument("--example-db", default=DEFAULT_DATABASE, metavar="DIR",
-                          help=f"Hypothesis example database, kept between runs (default {DEFAULT_DATABASE}); "
-                               f"'none' for no database")
-    advanced.add_argument("--quiet", action="store_true", help="no progress lines, only the summary")
-    from contracts.guard import safety
-
-    safety.add_arguments(parser)  # the real-account options (--target aws); it skips any this parser has
+    add_argparse_options(parser)
 
 
-def pytest_args(args: argparse.Namespace) -> list[str]:
-    """The pytest command line equivalent to `args` (also what a person would type)."""
-    out = ["--pyargs", SUITE_PACKAGE, "-p", "invoicing_contracts", "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:randomly",
-           "--target", args.target, "--profile", args.profile, "--report-dir", str(args.report_dir),
-           "--example-db", str(args.example_db)]
-    if args.endpoint_url:
-        out += ["--endpoint-url", args.endpoint_url]
-    if args.seed is not None:
-        out += ["--seed", str(args.seed)]
-    if args.operations:
-        out += ["--operations", ",".join(args.operations)]
-    if args.accounts:
-        out += ["--accounts", args.accounts]
-    if args.target_config:
-        out += ["--target-config", args.target_config]
-    if args.mock_backend:
-        out += ["--mock-backend", args.mock_backend]
-    if getattr(args, "faults", "auto") != "auto":
-        out += ["--faults", args.faults]
-    return out
+def pytest_args(options: RunOptions) -> list[str]:
+    """The pytest command line equivalent to `options` (also what a person would type)."""
+    pytest_flags = {option.name for option in OPTIONS if option.pytest}
+    flags = RunOptions(**{name: getattr(options, name) for name in pytest_flags}).command_line()
+    return ["--pyargs", SUITE_PACKAGE, "-p", "invoicing_contracts", "-p", "no:cacheprovider", "-p", "no:terminal",
+            "-p", "no:randomly", *flags]
 
 
-def validate_args(args: argparse.Namespace):
-    """Check everything that can be checked before pytest starts; returns the (unstarted) target config."""
-    from contracts.exit_codes import UsageError
-    from contracts.engine.targets import ConfigError, TARGETS, TargetConfig, load_config_file, parse_accounts, \
-        resolve_factory
-
+def check_target(options: RunOptions) -> None:
+    """Everything about the target that can be checked before pytest starts (UsageError, or TargetError when
+    an endpoint does not answer)."""
     try:
-        if args.target not in TARGETS:
-            raise ConfigError(f"unknown target {args.target!r}; choose one of: {', '.join(TARGETS)}")
-        check_profile(args.profile)
-        check_faults(getattr(args, "faults", "auto"))
-        parse_operations(args.operations)
-        if args.target != "aws":
-            given = [flag for flag, name in (("--plan", "plan"), ("--read-only", "read_only"),
-                                             ("--allow-real-account", "allow_real_account"))
-                     if getattr(args, name, False)]
-            if given:
-                raise ConfigError(f"{', '.join(given)} only appl{'ies' if len(given) == 1 else 'y'} to --target aws")
-        config = TargetConfig(kind=args.target, endpoint_url=args.endpoint_url)
-        if args.target_config:
-            load_config_file(args.target_config, config)
-        if args.accounts:
-            config.payer, config.members = parse_accounts(args.accounts)
-        if args.mock_backend:
-            if args.target != "mock":
-                raise ConfigError("--mock-backend only applies to --target mock")
-            config.mock_backend = args.mock_backend
-            resolve_factory(args.mock_backend)
-    except ValueError as error:  # ConfigError is one
+        config = target_config(options)
+        if options.mock_backend:
+            resolve_factory(options.mock_backend)
+    except ConfigError as error:
         raise UsageError(str(error)) from None
-    return config
+    if config.kind == "endpoint":
+        build(config, Trace()).probe()  # fail fast, before pytest starts, with the one-line reason
+    os.environ.setdefault("AWS_DEFAULT_REGION", config.region)
 
 
 class Progress:
-    """pytest plugin: a line per finished test, a heartbeat while a long one runs, failures as they happen.
-    `meta` is added to the run's results before anything runs (the model-drift gate's verdict)."""
+    """pytest plugin: a line per finished test, a heartbeat while a long one runs, failures as they happen."""
 
-    def __init__(self, quiet: bool = False, stream=None, meta: dict | None = None):
-        self.quiet = quiet
+    def __init__(self, options: RunOptions, stream=None):
+        self.options = options
+        self.quiet = options.quiet
         self.stream = stream or sys.stdout
-        self.meta = meta or {}
         self.done = 0
         self.total = 0
         self.results = None
@@ -228,26 +93,18 @@ class Progress:
                 f"violations so far {s.get('violations', 0)}")
 
     # pytest hooks
-    def pytest_configure(self, config) -> None:
-        from contracts.engine.session import RESULTS
-
-        results = config.stash.get(RESULTS, None)  # made by the suite's conftest (tryfirst)
-        if results is not None:
-            results.meta.update(self.meta)
-
     def pytest_collectreport(self, report) -> None:
         if report.failed:
             self.collect_errors.append(f"{report.nodeid}: {report.longreprtext.strip().splitlines()[-1]}")
             self.say(f"collection error in {report.nodeid}:\n{report.longreprtext}")
 
     def pytest_collection_finish(self, session) -> None:
-        from contracts.engine.session import RESULTS
-
         self.total = len(session.items)
-        self.results = session.config.stash.get(RESULTS, None)
+        run = session.config.stash.get(RUN, None)  # set by the plugin once it knows the suite runs
+        self.results = run.results if run is not None else None
         if not self.quiet:
-            self.say(f"running {self.total} contract tests against target {session.config.getoption('target')} "
-                     f"(profile {session.config.getoption('profile')})")
+            self.say(f"running {self.total} contract tests against target {self.options.target} "
+                     f"(profile {self.options.profile})")
             threading.Thread(target=self._heartbeat, daemon=True).start()
 
     def pytest_runtest_logreport(self, report) -> None:
@@ -290,22 +147,13 @@ class DriftGate:
 
 
 def contract_operation_names() -> list[str]:
-    """The operations contracts/invoicing.json has an entry for (read from the file itself, so the gate can
-    speak even when the entries no longer load against the installed model)."""
-    import json
-
-    from contracts.packs.contract import DATA_FILE
-
+    """The operations the contract data has an entry for (read from the file itself, so the gate can speak
+    even when the entries no longer load against the installed model)."""
     return list(json.loads(DATA_FILE.read_text()).get("operations", {}))
 
 
 def installed_model():
     """The Invoicing model the suite itself uses (botocore's session, so AWS_DATA_PATH overrides count too)."""
-    import botocore
-
-    from contracts.drift.sources import LoadedModel
-    from strategies import botocore_session
-
     label = f"installed botocore {botocore.__version__}"
     if os.environ.get("AWS_DATA_PATH"):
         label += f" (with AWS_DATA_PATH={os.environ['AWS_DATA_PATH']})"
@@ -315,9 +163,6 @@ def installed_model():
 def model_drift() -> DriftGate:
     """The gate `run` checks first: a token-bearing operation without a contract entry, a contract operation
     gone or without its token, or a breaking change since the snapshot fails the run (after the suite ran)."""
-    from contracts.drift import changelog
-    from contracts.drift import gate as drift
-
     result = drift.check_drift(installed_model())
     gate = result.gate_failures(contract_operation_names())
     failures = [str(f) for f in gate]
@@ -336,76 +181,60 @@ def model_drift() -> DriftGate:
 
 
 def main(args: argparse.Namespace) -> int:
-    from contracts.packs.contract import ContractDataError, load
-    from contracts.engine.targets import TargetError, build
-
-    config = validate_args(args)
-    if config.kind == "aws" and getattr(args, "plan", False):
-        return run_aws(args, None)  # prints the plan and stops; sends nothing to Invoicing
+    options = RunOptions.from_values(vars(args))
+    if options.target == "aws" and options.plan:
+        return run_aws(options, None)  # prints the plan and stops; sends nothing to Invoicing
+    if options.target != "aws":
+        try:
+            check_target(options)
+        except TargetError as error:
+            print(f"invoicing-contracts run: {error}", file=sys.stderr)
+            return ExitCode.UNSAFE
     gate = model_drift()
     try:
         load()  # the contract data must agree with the installed model before anything runs
     except ContractDataError as error:
-        return cannot_load(args, gate, error)
-    if config.kind == "aws":
-        return run_aws(args, gate)
-    try:
-        target = build(config)
-        if config.kind == "endpoint":
-            target.probe()  # fail fast, before pytest starts, with the one-line reason
-    except TargetError as error:
-        print(f"invoicing-contracts run: {error}", file=sys.stderr)
-        return ExitCode.UNSAFE
-    except ValueError as error:
-        from contracts.exit_codes import UsageError
-
-        raise UsageError(str(error)) from None
-    os.environ.setdefault("AWS_DEFAULT_REGION", config.region)
-    return run_suite(args, gate)
+        return cannot_load(options, gate, error)
+    if options.target == "aws":
+        return run_aws(options, gate)
+    return run_suite(RunContext(options), gate)
 
 
-def run_aws(args: argparse.Namespace, gate: DriftGate | None) -> int:
-    """--target aws: contracts.guard.safety clears the account (exit 3 before any write otherwise), keeps the ledger
-    and cleans up; the suite runs inside, in-process, with the real-account Hypothesis profiles."""
-    from contracts.guard import safety
-
-    safety.register_real_account_profiles()
-    operations = parse_operations(args.operations)
-    calls = safety.plan_calls_for(args.profile, operations, read_only=bool(getattr(args, "read_only", False)))
+def run_aws(options: RunOptions, gate: DriftGate | None) -> int:
+    """--target aws: contracts.guard clears the account (exit 3 before any write otherwise), keeps the ledger and
+    cleans up; the suite runs inside, in-process, with the real-account sizes, handed the guarded run."""
+    calls = safety.plan_calls_for(options.profile, options.selected_operations, read_only=options.read_only)
 
     def suite(real) -> int:
-        return run_suite(args, gate)
+        return run_suite(RunContext(options, real_run=real), gate)
 
-    return safety.run_aws(args, suite, plan_calls=calls)
+    return safety.run_aws(options, suite, plan_calls=calls)
 
 
-def cannot_load(args: argparse.Namespace, gate: DriftGate, error: Exception) -> int:
+def cannot_load(options: RunOptions, gate: DriftGate, error: Exception) -> int:
     """The contract data does not load against the installed model: nothing can be checked. The reports say
     why (with the model drift that explains it) and the run fails."""
-    from contracts import reporting
-
-    results = reporting.Results()
+    results = Results()
     results.meta.update(reporting.environment_meta())
-    results.meta.update(target=args.target, profile=args.profile, **gate.meta())
+    results.meta.update(target=options.target, profile=options.profile, **gate.meta())
     results.meta["contract_error"] = str(error)
-    reporting.write_reports(results, Path(args.report_dir))
+    reporting.write_reports(results, Path(options.report_dir))
     print(gate.summary)
     reason = gate.failures[0] if gate.failures else str(error).splitlines()[0]
     more = f" (and {len(gate.failures) - 1} more)" if len(gate.failures) > 1 else ""
     print(f"invoicing-contracts run: the contracts cannot be checked against the installed model: {reason}{more}; "
-          f"see {Path(args.report_dir) / 'behaviour.md'}", file=sys.stderr)
+          f"see {Path(options.report_dir) / 'behaviour.md'}", file=sys.stderr)
     return ExitCode.VIOLATED
 
 
-def run_suite(args: argparse.Namespace, gate: DriftGate | None) -> int:
-    """pytest on tests/contract in this process, then the summary; the exit code of the run."""
-    import pytest
-
-    from contracts import reporting
-
-    progress = Progress(quiet=args.quiet, meta=gate.meta() if gate else None)
+def run_suite(run: RunContext, gate: DriftGate | None) -> int:
+    """pytest on the installed suite in this process, then the summary; the exit code of the run."""
+    options = run.options
+    if gate is not None:
+        run.results.meta.update(gate.meta())
+    progress = Progress(options)
     started = time.monotonic()
-    code = pytest.main(pytest_args(args), plugins=[progress])
+    code = pytest.main(pytest_args(options), plugins=[run, progress])
     elapsed = time.monotonic() - started
     results = progress.results
     target_error = results.meta.get("target_error") if results is not None else None
@@ -421,7 +250,7 @@ def run_suite(args: argparse.Namespace, gate: DriftGate | None) -> int:
     print()
     print(reporting.summary_table(results))
     print("ok: held; FAIL: violated; ERR: the suite could not check it; -: not exercised; numbered columns are "
-          "the properties of IDEMPOTENCY.md")
+          "the properties of docs/idempotency.md")
     print()
     for violation in results.violations:
         print(violation["text"])
@@ -440,7 +269,7 @@ def run_suite(args: argparse.Namespace, gate: DriftGate | None) -> int:
     real = results.meta.get("real_account")
     if real:
         print(real_account_line(real, results.meta.get("not_sent") or {}))
-    print(f"reports: {Path(args.report_dir) / 'behaviour.md'} (and .html), results.json, junit.xml")
+    print(f"reports: {Path(options.report_dir) / 'behaviour.md'} (and .html), results.json, junit.xml")
     if gate is not None and gate.failed:
         more = f" (and {len(gate.failures) - 1} more)" if len(gate.failures) > 1 else ""
         print(f"invoicing-contracts run: the model drift gate failed: {gate.failures[0]}{more}", file=sys.stderr)

@@ -1,31 +1,24 @@
-"""What the contract suite (tests/contract/) shares: the session, the cleanup ledger, read-backs, hints.
-
-Kept out of tests/ so later suites (faults and concurrency, real accounts, mutants) reuse the same pieces.
-"""
+"""What the contract suite (contracts.suite) shares in one run: the session against a started target, the
+cleanup ledger, read-backs, hints, and the run's trace and results."""
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-import pytest
-
-from contracts.calls import Api, Call, Outcome
-from contracts.checks import CHECKS, CheckContext
-from contracts.packs.contract import Contract, Resource, load
-from contracts.model.redaction import REDACTOR, sensitive_member_names
-from contracts.reporting import Results
+from contracts import validate_request
+from contracts.calls import Api, Call, Outcome, Trace, comparable
+from contracts.checks import CHECKS, CheckContext, first_mismatch
+from contracts.engine.results import Results
 from contracts.engine.targets import Target, secret_pool
+from contracts.model.redaction import REDACTOR, sensitive_member_names
+from contracts.options import Sizing
+from contracts.packs.contract import Contract, Resource, load
+from contracts.validation.validate import validate_value
 from strategies import Hints, service_model
-
-
-# Where the suite's pytest plugin (tests/contract/conftest.py) keeps the run's state, for `run` to read.
-RESULTS = pytest.StashKey[Results]()
-SUITE = pytest.StashKey["Suite"]()
 
 
 class Params(dict):
@@ -93,8 +86,6 @@ class Ledger:
 
 def _build_secret(shape) -> Any:
     """A model-valid value for a sensitive shape, made from `secrets` (never drawn by Hypothesis)."""
-    from contracts.validation.validate import validate_value
-
     secret = secret_pool(1)[0]
     candidates: list[Any]
     if shape.type_name == "string":
@@ -126,8 +117,6 @@ class SecretVault:
         self._used: dict[str, int] = {}
 
     def _secret_for(self, name: str, shape, drawn: Any) -> Any:
-        import json
-
         key = (name, json.dumps(drawn, sort_keys=True, default=str))
         if key not in self._map:
             index = self._used.get(name, 0)
@@ -222,8 +211,6 @@ class Settling:
         elif not outcome.ok:
             done = outcome.error_code != "ResourceNotFoundException"  # other refusals are not staleness
         else:
-            from contracts.checks import first_mismatch
-
             view = read_view(resource, outcome)
             # What the read can show at all: never the token or the tags, and no secret (a sensitive member is
             # written, not read back).
@@ -258,11 +245,10 @@ class Suite:
     target: Target
     results: Results
     operations: tuple[str, ...]
-    profile: str = "dev"
+    sizing: Sizing  # how many examples (RunOptions.sizing: the real-account sizes for --target aws)
+    profile: str = "ci"  # its name, for the properties that size their own trials by it
     contract: Contract = field(default_factory=load)
     extra_hints: dict[str, list] = field(default_factory=dict)
-    # How many examples: contracts.cli.run.PROFILES[profile], or the real-account sizes for --target aws.
-    sizing: Any = None
 
     def __post_init__(self) -> None:
         self.unreachable_guard = None  # called with every Call; raises TargetLost when the target is gone
@@ -302,8 +288,21 @@ class Suite:
             self.observe(operation, "checks skipped because a request was",
                          "not sent (real-account guard or resource budget)")
             return
-        ctx = CheckContext(operation, contract=self.contract, live=self.ledger.arns(), as_property=as_property)
+        ctx = CheckContext(operation, contract=self.contract, live=self.ledger.arns(), calls=self.trace.calls,
+                           listener=self._record, as_property=as_property)
         CHECKS.run(name, ctx, *args, **kwargs)
+
+    def _record(self, operation: str, prop: str, check: str, passed: bool) -> None:
+        self.results.record(operation, prop, check, passed, unit=self.trace.unit)
+
+    def context(self, operation: str, prop: str) -> CheckContext:
+        """A CheckContext for a verdict the suite reaches itself (not through a registered check)."""
+        return CheckContext(operation, contract=self.contract, calls=self.trace.calls, property_id=prop)
+
+    @property
+    def trace(self) -> Trace:
+        """The calls of the current example (the target's Apis record into it)."""
+        return self.target.trace
 
     def observe(self, operation: str, subject: str, outcome: str) -> None:
         self.results.observe(operation, subject, outcome)
@@ -327,8 +326,6 @@ class Suite:
 
         Where the target shares fixtures (a real account: every create counts against the resource budget), the
         one made earlier is reused for as long as it lives; otherwise each call creates one."""
-        from contracts import validate_request
-
         shared = self._shared_fixtures.get(kind)
         if self.target.shares_fixtures and shared and shared[0] in self.ledger.live:
             self.api().trace.add(shared[1], setup=True)
@@ -429,26 +426,9 @@ def read_view(resource: Resource, outcome: Outcome) -> dict:
     return body
 
 
-def comparable(value: Any) -> Any:
-    """Values as both a request and a parsed response carry them: datetimes as epoch milliseconds."""
-    if isinstance(value, _dt.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=_dt.timezone.utc)
-        return round(value.timestamp() * 1000)
-    if isinstance(value, dict):
-        return {k: comparable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [comparable(v) for v in value]
-    return value
-
-
 def invalid_on_the_wire(operation: str, outcome: Outcome) -> bool:
     """Whether the body botocore actually sent breaks the model: the target's contract is about what it got
     (with validation off, botocore sends a string given for a list as the list of its characters)."""
-    import json
-
-    from contracts import validate_request
-
     try:
         body = json.loads(outcome.sent_body or b"{}")
     except ValueError:

@@ -33,11 +33,14 @@ import boto3
 import botocore.exceptions
 from botocore.config import Config
 
-from contracts.calls import Api
-from contracts.reporting import REPRODUCTION
+from contracts.calls import Api, Trace
 from contracts.exit_codes import ExitCode
+from contracts.guard.ledger import TAG_RUN
+from contracts.options import TARGETS
+from contracts.packs.contract import load
+from invoicing_mock import DEFAULT_ORGANIZATION, Organization, mock_invoicing
+from invoicing_mock.models import InvoicingBackend, validation_code
 
-TARGETS = ("mock", "endpoint", "aws")
 ENDPOINT_ENV = "AWS_ENDPOINT_URL_INVOICING"
 # An account outside the default organisation: the "another account" of the token-scope property.
 DEFAULT_OTHER_ACCOUNT = "999999999999"
@@ -69,6 +72,19 @@ class TargetConfig:
     hints: dict[str, list] = field(default_factory=dict)  # extra Hints.members, by member name
     mock_backend: str | None = None  # "module:attr" of an emulator backend factory
     backend_factory: Callable[..., Any] | None = None  # the same, as an object (tests, mutants)
+    real_run: Any = None  # --target aws: the guarded run (contracts.guard) that cleared the account
+
+
+@dataclass
+class Reproduction:
+    """How a reproduction script reaches the target the run used (filled in when the target starts)."""
+
+    kind: str = "mock"  # mock | endpoint | aws
+    endpoint_url: str | None = None
+    region: str = "us-east-1"
+    backend: str | None = None  # "module:attr" of a non-default emulator backend factory, for the mock
+    payer: str = DEFAULT_ORGANIZATION.payer
+    organization: tuple[str, ...] | None = None  # (payer, members...) when not the emulator's default
 
 
 def parse_accounts(text: str) -> tuple[str, tuple[str, ...]]:
@@ -133,10 +149,9 @@ class Target:
     read_retry_delay = 0.5  # seconds before the first repeat (doubling)
     shares_fixtures = False  # fixtures live across tests, and listings leave out what the run did not create
 
-    def __init__(self, config: TargetConfig):
-        from invoicing_mock import DEFAULT_ORGANIZATION
-
+    def __init__(self, config: TargetConfig, trace: Trace):
         self.config = config
+        self.trace = trace  # the run's: every Api of this target records into it
         if config.payer is None:
             config.payer = DEFAULT_ORGANIZATION.payer
             config.members = tuple(sorted(DEFAULT_ORGANIZATION.members))
@@ -144,18 +159,14 @@ class Target:
         self.members = tuple(dict.fromkeys((config.payer, *config.members)))
         self._apis: dict[tuple[str | None, bool], Api] = {}
         self.validation_sends: dict[str, int] = {}
+        self.reproduction = Reproduction()
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
     def start(self) -> "Target":
-        REPRODUCTION.kind = self.kind
-        REPRODUCTION.region = self.config.region
-        REPRODUCTION.payer = self.payer
-        REPRODUCTION.endpoint_url = None
-        REPRODUCTION.backend = None
-        from invoicing_mock import DEFAULT_ORGANIZATION
-
         default = (self.payer == DEFAULT_ORGANIZATION.payer and set(self.members) == set(DEFAULT_ORGANIZATION.members))
-        REPRODUCTION.organization = None if default else (self.payer, *[m for m in self.members if m != self.payer])
+        self.reproduction = Reproduction(
+            kind=self.kind, region=self.config.region, payer=self.payer,
+            organization=None if default else (self.payer, *[m for m in self.members if m != self.payer]))
         return self
 
     def stop(self) -> None:
@@ -200,8 +211,8 @@ class Target:
     def api(self, *, account: str | None = None, validate: bool = True) -> Api:
         key = (account, validate)
         if key not in self._apis:
-            self._apis[key] = Api(self.client(account=account, validate=validate), validate=validate,
-                                  account=account)
+            self._apis[key] = Api(self.client(account=account, validate=validate), trace=self.trace,
+                                  validate=validate, account=account)
         return self._apis[key]
 
     def probe(self) -> None:
@@ -243,8 +254,8 @@ class Target:
 class MockTarget(Target):
     kind = "mock"
 
-    def __init__(self, config: TargetConfig):
-        super().__init__(config)
+    def __init__(self, config: TargetConfig, trace: Trace):
+        super().__init__(config, trace)
         self.factory = config.backend_factory
         if self.factory is None and config.mock_backend:
             self.factory = resolve_factory(config.mock_backend)
@@ -252,11 +263,8 @@ class MockTarget(Target):
         self.backend = None
 
     def start(self) -> "MockTarget":
-        from invoicing_mock import Organization, mock_invoicing
-        from invoicing_mock.models import InvoicingBackend
-
         super().start()
-        REPRODUCTION.backend = self.config.mock_backend
+        self.reproduction.backend = self.config.mock_backend
         organizations = [Organization.of(self.payer, self.members)]
         factory = self.factory or InvoicingBackend
         self.backend = factory(organizations=organizations)
@@ -287,8 +295,8 @@ class MockTarget(Target):
 class EndpointTarget(Target):
     kind = "endpoint"
 
-    def __init__(self, config: TargetConfig):
-        super().__init__(config)
+    def __init__(self, config: TargetConfig, trace: Trace):
+        super().__init__(config, trace)
         url = config.endpoint_url or os.environ.get(ENDPOINT_ENV)
         if not url:
             raise ConfigError(f"--target endpoint needs --endpoint-url URL (or {ENDPOINT_ENV} in the environment); "
@@ -300,7 +308,7 @@ class EndpointTarget(Target):
 
     def start(self) -> "EndpointTarget":
         super().start()
-        REPRODUCTION.endpoint_url = self.url
+        self.reproduction.endpoint_url = self.url
         self.probe()
         return self
 
@@ -323,8 +331,6 @@ class EndpointTarget(Target):
     def validation_code(self, account: str, arn: str) -> str | None:
         # The emulator's codes are deterministic (invoicing_mock.models.validation_code); a real service sends
         # them out of band, in which case Verify simply stays refused and only its refusals are checked.
-        from invoicing_mock.models import validation_code
-
         sends = self.validation_sends.get(arn, 0)
         return validation_code(arn, sends) if sends else None
 
@@ -333,7 +339,8 @@ class EndpointTarget(Target):
 
 
 class AwsTarget(Target):
-    """A real account, inside the real-account run `run --target aws` started (contracts.guard.safety.current_run())."""
+    """A real account, inside the guarded run that `run --target aws` started (contracts.guard) and handed over in
+    the target config."""
 
     kind = "aws"
     read_retries = 6  # about 16 s at most for a write to show
@@ -341,15 +348,13 @@ class AwsTarget(Target):
     # Invoice-unit names drawn per run: all carry the run's prefix, so a sweep finds a create whose answer was lost.
     UNIT_NAMES = 24
 
-    def __init__(self, config: TargetConfig):
-        from contracts.guard import safety
-
-        real = safety.current_run()
+    def __init__(self, config: TargetConfig, trace: Trace):
+        real = config.real_run
         if real is None:
             raise TargetError(
                 "--target aws runs only inside `invoicing-contracts run --target aws`, which clears the account "
-                f"first ({safety.OPT_IN_FLAG}, {safety.OPT_IN_ENV}=1, an allowlist checked against STS) and "
-                "cleans up after itself; pytest alone cannot start it")
+                "first (--allow-real-account, INVOICING_CONTRACTS_ALLOW_REAL_ACCOUNT=1, an allowlist checked "
+                "against STS) and cleans up after itself; pytest alone cannot start it")
         self.real = real
         config.region = real.clearance.region
         config.payer = real.clearance.account
@@ -358,7 +363,7 @@ class AwsTarget(Target):
         config.other_account = None
         config.endpoint_url = real.clearance.endpoint_url
         config.hints = {**self.hints_for(real), **config.hints}
-        super().__init__(config)
+        super().__init__(config, trace)
         # Hints (and so every account the strategies draw) come from the run's account pool only: the guard
         # refuses any other account, the caller's included.
         self.members = real.pool.accounts
@@ -368,13 +373,13 @@ class AwsTarget(Target):
     @classmethod
     def hints_for(cls, real) -> dict[str, list]:
         """Invoice-unit names carry the run's prefix. (ResourceTags need no hint: valid lists are drawn with at
-        most strategies._compile.LIST_EXTRA items, so the run's own tags always fit the model's 200; a request
+        most a few items (strategies draw min + 4), so the run's own tags always fit the model's 200; a request
         they would not fit is refused by the guard, unsent.)"""
         return {"Name": [real.identity.unit_name(f"u{i:02d}") for i in range(cls.UNIT_NAMES)]}
 
     def start(self) -> "AwsTarget":
         super().start()
-        REPRODUCTION.endpoint_url = self.config.endpoint_url
+        self.reproduction.endpoint_url = self.config.endpoint_url
         return self
 
     @property
@@ -401,8 +406,6 @@ class AwsTarget(Target):
         return self.real.identity.unit_name(name)
 
     def effective_params(self, operation: str, params: dict) -> dict:
-        from contracts.packs.contract import load
-
         out = dict(params)
         entry = load().operations.get(operation)
         if entry is not None and entry.effect == "create" and out.get("ResourceTags") is None:
@@ -410,8 +413,6 @@ class AwsTarget(Target):
         return out
 
     def foreign(self, arn: str) -> bool:
-        from contracts.guard.ledger import TAG_RUN
-
         if arn in self.real.guard.created:
             return False
         if arn not in self._tags:
@@ -434,15 +435,15 @@ class AwsTarget(Target):
         return {**self.real.describe(), "payer": self.payer, "members": list(self.members)}
 
 
-def build(config: TargetConfig) -> Target:
+def build(config: TargetConfig, trace: Trace) -> Target:
     """The Target for `config` (not started). ConfigError for bad input, TargetError when it cannot be used."""
     if config.kind not in TARGETS:
         raise ConfigError(f"unknown target {config.kind!r}; choose one of: {', '.join(TARGETS)}")
     if config.kind == "aws":
-        return AwsTarget(config)
+        return AwsTarget(config, trace)
     if config.kind == "endpoint":
-        return EndpointTarget(config)
-    return MockTarget(config)
+        return EndpointTarget(config, trace)
+    return MockTarget(config, trace)
 
 
 def secret_pool(size: int = 8) -> list[str]:

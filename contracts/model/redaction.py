@@ -14,7 +14,6 @@ length and pattern constraints) and tag distinct values distinctly (so a conflic
 
 from __future__ import annotations
 
-import functools
 import itertools
 import threading
 from typing import Any

@@ -18,7 +18,8 @@ from botocore import xform_name
 
 from contracts.calls import Call
 from contracts.model.redaction import REDACTOR
-from contracts.reporting import REPRODUCTION, Step
+from contracts.engine.targets import Reproduction
+from contracts.reporting.failures import Step, with_refs as _with_refs
 
 FIGURES = {
     "lost_response_trials": "lost-response trials run",
@@ -99,18 +100,7 @@ class _Expr:
         return self.source
 
 
-def _with_refs(value: Any, refs: dict[str, str]) -> Any:
-    if isinstance(value, str) and value in refs:
-        return _Expr(refs[value])
-    if isinstance(value, dict):
-        return {k: _with_refs(v, refs) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_with_refs(v, refs) for v in value]
-    return value
-
-
-def _header(extra_imports: Iterable[str] = ()) -> list[str]:
-    ctx = REPRODUCTION
+def _header(ctx: Reproduction, extra_imports: Iterable[str] = ()) -> list[str]:
     lines = ["# Reproduction: python3 repro.py",
              "# Members the model marks sensitive are placeholders of the same length and shape.",
              "import json", "import threading", "import urllib.request", *extra_imports, "",
@@ -148,16 +138,15 @@ def _header(extra_imports: Iterable[str] = ()) -> list[str]:
     return lines
 
 
-def _set_faults(spec: dict) -> list[str]:
+def _set_faults(ctx: Reproduction, spec: dict) -> list[str]:
     text = json.dumps(spec, sort_keys=True)
-    if REPRODUCTION.kind == "mock":
+    if ctx.kind == "mock":
         return [f"mock.backend.faults = ScheduledFaults.from_spec({text})"]
-    return [f"urllib.request.urlopen(urllib.request.Request({REPRODUCTION.endpoint_url + '/_invoicing/faults'!r}, "
+    return [f"urllib.request.urlopen(urllib.request.Request({ctx.endpoint_url + '/_invoicing/faults'!r}, "
             f"data=json.dumps({text}).encode(), method=\"POST\"))"]
 
 
-def _client(var: str, config: str, endpoint: str | None = None) -> str:
-    ctx = REPRODUCTION
+def _client(ctx: Reproduction, var: str, config: str, endpoint: str | None = None) -> str:
     args = ['"invoicing"', f'region_name="{ctx.region}"']
     url = endpoint or (repr(ctx.endpoint_url) if ctx.endpoint_url else None)
     if url:
@@ -168,17 +157,17 @@ def _client(var: str, config: str, endpoint: str | None = None) -> str:
     return f"{var} = boto3.client({', '.join(args)})"
 
 
-def fault_script(calls: list[ScriptCall], *, read_timeout: float) -> str:
+def fault_script(ctx: Reproduction, calls: list[ScriptCall], *, read_timeout: float) -> str:
     """A boto3 script: each call on its client, each schedule set before its call."""
-    lines = _header()
-    body = [_client("client", SINGLE), _client("retrying", RETRYING % read_timeout)]
+    lines = _header(ctx)
+    body = [_client(ctx, "client", SINGLE), _client(ctx, "retrying", RETRYING % read_timeout)]
     masks: dict[str, str] = {}
     refs: dict[str, str] = {}
     for number, item in enumerate(calls, 1):
         step = Step.of(item.call, masks)
         body.append(f"# step {number}" + (f": {step.note}" if step.note else ""))
         if item.schedule is not None:
-            body += _set_faults(item.schedule)
+            body += _set_faults(ctx, item.schedule)
         params = pprint.pformat(_with_refs(step.params, refs), width=100, sort_dicts=False)
         assign = f"r{number} = " if step.produced else ""
         body.append(f"{assign}call({item.client}, {xform_name(step.operation)!r}, {params})")
@@ -189,18 +178,18 @@ def fault_script(calls: list[ScriptCall], *, read_timeout: float) -> str:
     return REDACTOR.scrub("\n".join(lines) + "\n")
 
 
-def race_script(setup: list[Call], operation: str, params: dict, requests: int, schedule: dict,
+def race_script(ctx: Reproduction, setup: list[Call], operation: str, params: dict, requests: int, schedule: dict,
                 identifier: str, after: list[Call] = ()) -> str:
     """A boto3 script: the setup calls, the fault schedule, then `requests` threads sending one request with one
     token at once through the HTTP server, printing every answer, then the `after` calls (a replay, a read)."""
-    lines = _header()
+    lines = _header(ctx)
     body: list[str] = []
-    if REPRODUCTION.kind == "mock":
+    if ctx.kind == "mock":
         body += ["from invoicing_mock.server import start", "served = start(0, backend=mock.backend)"]
-        body.append(_client("client", f'Config(retries={{"total_max_attempts": 1}}, max_pool_connections={requests})',
+        body.append(_client(ctx, "client", f'Config(retries={{"total_max_attempts": 1}}, max_pool_connections={requests})',
                             endpoint="served.url"))
     else:
-        body.append(_client("client", f'Config(retries={{"total_max_attempts": 1}}, max_pool_connections={requests})'))
+        body.append(_client(ctx, "client", f'Config(retries={{"total_max_attempts": 1}}, max_pool_connections={requests})'))
     masks: dict[str, str] = {}
     refs: dict[str, str] = {}
     for number, call in enumerate(setup, 1):
@@ -209,7 +198,7 @@ def race_script(setup: list[Call], operation: str, params: dict, requests: int, 
         body.append(f"r{number} = call(client, {xform_name(step.operation)!r}, {shown})  # {step.note}")
         for member, arn in step.produced.items():
             refs.setdefault(arn, f"r{number}.get({member!r}, {arn!r})")
-    body += _set_faults(schedule)
+    body += _set_faults(ctx, schedule)
     masked = REDACTOR.mask(dict(params), masks)
     body += [
         f"request = {pprint.pformat(_with_refs(masked, refs), width=100, sort_dicts=False)}",
@@ -233,16 +222,13 @@ def race_script(setup: list[Call], operation: str, params: dict, requests: int, 
         shown = pprint.pformat(_with_refs(step.params, refs), width=100, sort_dicts=False)
         body.append(f"call(client, {xform_name(step.operation)!r}, {shown})  # {step.note}")
         body.append(f"# observed: {step.observed}")
-    if REPRODUCTION.kind == "mock":
+    if ctx.kind == "mock":
         body.append("served.stop()")
     lines += ["    " + line for text in body for line in text.splitlines()]
     return REDACTOR.scrub("\n".join(lines) + "\n")
 
 
 def with_reproduction(violation: Any, script: str) -> Any:
-    """The violation with `script` as its reproduction (its text re-rendered by the one formatter)."""
-    from contracts.reporting import format_failure
-
+    """The violation with `script` as its reproduction (the reporters use it instead of replaying the calls)."""
     violation.reproduction = script
-    violation.args = (format_failure(violation),)
     return violation

@@ -25,8 +25,8 @@ from collections import Counter
 
 import pytest
 
-from contracts.calls import TRACE, Api, Outcome
-from contracts.checks import ContractViolation
+from contracts.calls import Api, Outcome
+from contracts.checks import CheckContext, ContractViolation
 from contracts.packs.contract import load
 from contracts.checks.faults import refused_over_token  # importing it registers the fault properties and checks
 from contracts.engine.faults_control import FaultsUnavailable, control_for
@@ -135,7 +135,7 @@ def _check(suite, name: str, operation: str, *args, script=None) -> None:
 def _recording_api(client, suite) -> Api:
     """An Api whose calls go into the example's trace and the cleanup ledger (not the unreachable guard: a
     connection error here is what a fault property looks at, not a lost target)."""
-    api = Api(client)
+    api = Api(client, trace=suite.trace)
     api.listeners.append(suite.ledger.observe)
     return api
 
@@ -152,7 +152,7 @@ def test_lost_response(suite, faults, subjects, op_name):
     api = _recording_api(retrying, suite)
     for style, (rule, how) in LOST.items():
         for _trial in range(TRIALS.get(suite.profile, 1)):
-            TRACE.reset()
+            suite.trace.reset()
             token = subjects.token(style)
             arn = subjects.setup(op)
             params = subjects.request(op, arn, token)
@@ -161,7 +161,7 @@ def test_lost_response(suite, faults, subjects, op_name):
             since = faults.last_seq()
             faults.schedule(schedule["rules"])
             recorder.clear()
-            at = len(TRACE.calls)
+            at = len(suite.trace.calls)
             outcome = api.call(op.name, params, note=f"{how}; botocore retries (standard mode)")
             faults.clear()
             seen = [c for c in faults.log(since) if c["token"] == token and c["operation"] == op.name]
@@ -177,10 +177,10 @@ def test_lost_response(suite, faults, subjects, op_name):
             count_effect(fig, effects)
             if not outcome.ok and outcome.status is not None and outcome.status < 500:
                 fig["duplicates_found"] += 1  # a committed request's retry refused: it ran again
-            calls = TRACE.calls
+            calls = suite.trace.calls
 
             def script(calls=calls, at=at, schedule=schedule):
-                return fault_script([ScriptCall(c, "retrying" if i == at else "client",
+                return fault_script(suite.target.reproduction, [ScriptCall(c, "retrying" if i == at else "client",
                                                 schedule if i == at else None) for i, c in enumerate(calls)],
                                     read_timeout=READ_TIMEOUT)
 
@@ -226,12 +226,12 @@ def test_concurrent_duplicates(suite, faults, subjects, http_url, op_name):
     ident = op.response_identifier
     # Smallest batches first: the first failing batch is the minimal reproduction.
     for requests, overlap in BATCHES.get(suite.profile, BATCHES["ci"]):
-        TRACE.reset()
+        suite.trace.reset()
         token = subjects.token("race")
         arn = subjects.setup(op)
         params = subjects.request(op, arn, token)
         before = subjects.snapshot(op, arn)
-        setup_calls = TRACE.calls
+        setup_calls = suite.trace.calls
         rules = [{"kind": "latency", "phase": "inflight", "seconds": HOLD, "operation": op.name, "token": token,
                   "nth": [1]}] if overlap else []
         faults.schedule(rules)
@@ -254,11 +254,11 @@ def test_concurrent_duplicates(suite, faults, subjects, http_url, op_name):
                       f"answered {', '.join(f'{k} x{v}' for k, v in sorted(answers.items()))}; "
                       f"{effect_words(effects)}")
         schedule = {"seed": 0, "rules": rules}
-        after_calls = TRACE.calls[len(setup_calls) + requests:]
+        after_calls = suite.trace.calls[len(setup_calls) + requests:]
 
         def script(setup_calls=setup_calls, params=params, requests=requests, schedule=schedule,
                    after_calls=after_calls):
-            return race_script(setup_calls, op.name, params, requests, schedule, ident, after_calls)
+            return race_script(suite.target.reproduction, setup_calls, op.name, params, requests, schedule, ident, after_calls)
 
         _check(suite, "concurrent_refused_in_flight", op.name, token, outcomes, script=script)
         _check(suite, "concurrent_same_result", op.name, outcomes, replay, script=script)
@@ -267,9 +267,7 @@ def test_concurrent_duplicates(suite, faults, subjects, http_url, op_name):
 
 
 def _ctx(suite, operation: str):
-    from contracts.checks import CheckContext
-
-    return CheckContext(operation, contract=suite.contract)
+    return CheckContext(operation, contract=suite.contract, calls=suite.trace.calls)
 
 
 # ------------------------------------------------------------------- 9. throttled or failed: the token is unused
@@ -282,14 +280,14 @@ def test_fault_refusal_does_not_poison(suite, faults, subjects, op_name):
     retrying = _recording_api(client_for(suite.target, max_attempts=3), suite)
     # throttle: refused, then sent again by the caller; internal: a 500 before any effect, retried by botocore.
     for kind, how in (("throttle", "ThrottlingException"), ("internal", "500 InternalServerException")):
-        TRACE.reset()
+        suite.trace.reset()
         token = subjects.token(kind)
         arn = subjects.setup(op)
         params = subjects.request(op, arn, token)
         before = subjects.snapshot(op, arn)
         schedule = {"seed": 0, "rules": [{"kind": kind, "operation": op.name, "token": token, "nth": [1]}]}
         faults.schedule(schedule["rules"])
-        at = len(TRACE.calls)
+        at = len(suite.trace.calls)
         if kind == "throttle":
             refused = suite.api().call(op.name, params, note=f"refused by an injected {how}")
             outcome = suite.api().call(op.name, params, note="the same request, same token, sent again")
@@ -308,10 +306,10 @@ def test_fault_refusal_does_not_poison(suite, faults, subjects, op_name):
         suite.observe(op.name, f"a token whose request was refused by an injected {how}",
                       f"then {'worked' if outcome.ok else f'was refused with {outcome.error_code}'}, "
                       f"{effect_words(effects)}")
-        calls = TRACE.calls
+        calls = suite.trace.calls
 
         def script(calls=calls, at=at, schedule=schedule, kind=kind):
-            return fault_script([ScriptCall(c, "retrying" if kind == "internal" and i == at else "client",
+            return fault_script(suite.target.reproduction, [ScriptCall(c, "retrying" if kind == "internal" and i == at else "client",
                                             schedule if i == at else None) for i, c in enumerate(calls)],
                                 read_timeout=30)
 
@@ -347,7 +345,7 @@ def test_expiry(suite, faults, subjects, op_name):
         pytest.skip("the target's clock cannot be moved")
     window = faults.window()
     owned = suite.ledger.arns()
-    TRACE.reset()
+    suite.trace.reset()
     api = suite.api()
     # Two tokens used at once: A is replayed as it was (what does the target do?), B gets a different payload
     # (is it forgotten?). One token cannot serve both: a replay past the window may record the token afresh.

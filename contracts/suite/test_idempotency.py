@@ -11,12 +11,13 @@ Against an endpoint the machine creates what it needs, and deletes what it creat
 from __future__ import annotations
 
 import itertools
+import json
 import uuid
 from dataclasses import dataclass
 
 import pytest
 from botocore import xform_name
-from hypothesis import strategies as st
+from hypothesis import settings, strategies as st
 from hypothesis.stateful import (
     Bundle,
     RuleBasedStateMachine,
@@ -30,14 +31,11 @@ from hypothesis.stateful import (
 
 import strategies
 from contracts import calls
-from contracts.calls import TRACE, Outcome
-from contracts.checks import CheckContext
+from contracts.calls import Call, Outcome, comparable
+from contracts.model.redaction import REDACTOR
 from contracts.packs.contract import TokenOperation, load
-from contracts.cli.run import PROFILES
 from contracts.engine.session import Params, Suite, invalid_on_the_wire, read_view
 
-# The session's Suite, for machines (Hypothesis instantiates them without arguments).
-SESSION: dict[str, Suite] = {}
 _RUN = uuid.uuid4().hex[:8]
 _SEQ = itertools.count(1)
 
@@ -88,10 +86,10 @@ class TokenMachine(RuleBasedStateMachine):
     tokens = Bundle("tokens")
     deleted = Bundle("deleted")
 
-    def __init__(self) -> None:
+    def __init__(self, suite: Suite) -> None:
         super().__init__()
-        self.suite = SESSION["suite"]
-        TRACE.reset()
+        self.suite = suite
+        self.suite.trace.reset()
         contract = self.suite.contract
         self.resource = contract.resources[self.kind]
         ops = [op for op in contract.operations.values() if op.resource.kind == self.kind]
@@ -118,7 +116,7 @@ class TokenMachine(RuleBasedStateMachine):
         return self.suite.selected(op.name)
 
     def begin(self, prop: str, op: TokenOperation) -> None:
-        TRACE.next_unit()
+        self.suite.trace.next_unit()
         self.last_property, self.last_operation = prop, op.name
 
     def call(self, op: TokenOperation | str, params: dict, *, account: str | None = None, validate: bool = True,
@@ -130,7 +128,7 @@ class TokenMachine(RuleBasedStateMachine):
             self.used.add((name, params[entry.token_member], account))
         self.suite.check("declared_error", name, outcome)
         self.suite.check("no_server_error", name, outcome)
-        return outcome, len(TRACE.calls)
+        return outcome, len(self.suite.trace.calls)
 
     def call_unchecked(self, op: TokenOperation, params: dict, note: str) -> tuple[Outcome, int]:
         """With client validation off; as raw JSON when botocore cannot even serialise the params."""
@@ -140,7 +138,7 @@ class TokenMachine(RuleBasedStateMachine):
                            raw=not serialisable)
         self.suite.check("declared_error", op.name, outcome)
         self.suite.check("no_server_error", op.name, outcome)
-        return outcome, len(TRACE.calls)
+        return outcome, len(self.suite.trace.calls)
 
     def token(self, drawn: str | None = None) -> str:
         """An explicit token, unique in this run: the drawn one (if any) made unique with a suffix."""
@@ -173,8 +171,8 @@ class TokenMachine(RuleBasedStateMachine):
         self.suite.observe(op.name, "valid requests in the state machine were", "accepted")
         read = self.suite.read(self.resource, arn, account=account)
         if not read.ok:
-            TRACE.add(_read_call(self.resource.read, self.resource.identifier, arn, read, account))
-            CheckContext(op.name, contract=self.suite.contract, property_id=prop).fail(
+            self.suite.trace.add(_read_call(self.resource.read, self.resource.identifier, arn, read, account))
+            self.suite.context(op.name, prop).fail(
                 f"after a successful {op.name}, {self.resource.read} cannot read {arn}",
                 expected="the resource", observed=read.summary(), property_id=prop)
         if op.effect != "action":
@@ -506,19 +504,19 @@ class TokenMachine(RuleBasedStateMachine):
         if not hasattr(self, "expected"):
             return
         prop, op = self.last_property, self.last_operation
-        ctx = CheckContext(op, contract=self.suite.contract, property_id=prop)
+        ctx = self.suite.context(op, prop)
         for arn, view in self.expected.items():
             read = self.suite.read(self.resource, arn, account=self.accounts.get(arn))
             now = read_view(self.resource, read) if read.ok else None
             if now != view:
-                TRACE.add(_read_call(self.resource.read, self.resource.identifier, arn, read, self.accounts.get(arn)))
+                self.suite.trace.add(_read_call(self.resource.read, self.resource.identifier, arn, read, self.accounts.get(arn)))
                 ctx.fail(f"after {op}, {self.resource.read} shows {arn} changed although one call's effect "
                          f"was already in place", expected=f"unchanged: {_brief(view)}",
                          observed=read.summary() if not read.ok else _brief(now))
         for arn in self.gone:
             read = self.suite.read(self.resource, arn, account=self.accounts.get(arn))
             if read.ok:
-                TRACE.add(_read_call(self.resource.read, self.resource.identifier, arn, read, self.accounts.get(arn)))
+                self.suite.trace.add(_read_call(self.resource.read, self.resource.identifier, arn, read, self.accounts.get(arn)))
                 ctx.fail(f"after {op}, the deleted {arn} can be read again",
                          expected="ResourceNotFoundException", observed=read.summary())
         listed, failed = self.suite.listed(self.resource)
@@ -532,7 +530,7 @@ class TokenMachine(RuleBasedStateMachine):
             ctx.fail(f"after {op}, {self.resource.list} does not show exactly the resources the calls made",
                      expected=f"{len(live_by_payer)} live resources of this run",
                      observed=f"missing {missing[:3]}, unexpected {extra[:3]}, deleted but listed {back[:3]}")
-        self.suite.results.record(op, "state-matches-reads", "state_matches_reads", True)
+        self.suite.results.record(op, "state-matches-reads", "state_matches_reads", True, unit=self.suite.trace.unit)
 
     def machine_arns(self) -> frozenset[str]:
         return frozenset(self.expected) | frozenset(self.gone)
@@ -540,23 +538,14 @@ class TokenMachine(RuleBasedStateMachine):
 
 def _sent_token(outcome: Outcome, op: TokenOperation) -> str:
     """The token botocore filled in, as it went over the wire."""
-    import json
-
     return json.loads(outcome.sent_body or b"{}").get(op.token_member, "")
 
 
 def _read_call(operation: str, identifier: str, arn: str, outcome: Outcome, account: str | None):
-    from contracts.calls import Call
-
     return Call(operation, {identifier: arn}, outcome, account=account, note="read back")
 
 
 def _brief(view: dict | None) -> str:
-    import json
-
-    from contracts.model.redaction import REDACTOR
-    from contracts.engine.session import comparable
-
     return json.dumps(REDACTOR.placeholder_repr(comparable(view or {})), sort_keys=True, default=str)[:500]
 
 
@@ -590,8 +579,6 @@ def pytest_generate_tests(metafunc):
 
 
 def test_idempotency(suite: Suite, kind: str) -> None:
-    from hypothesis import settings
-
     missing = set(suite.contract.resources) - set(MACHINES)
     assert not missing, f"contract resources without a state machine: {sorted(missing)}; add them to MACHINES"
     ops = [op.name for op in suite.contract.operations.values() if op.resource.kind == kind]
@@ -602,11 +589,10 @@ def test_idempotency(suite: Suite, kind: str) -> None:
             replay = "delete-replay" if entry.effect == "delete" else "replay-equivalence"
             for prop in (replay, "conflict-rejection"):
                 suite.results.expect(entry.name, prop)
-    SESSION["suite"] = suite
-    profile = suite.sizing or PROFILES[suite.profile]  # the real-account sizes for --target aws
-    TRACE.reset_all()
+    suite.trace.reset_all()
+    # A factory: each machine gets this run's Suite (Hypothesis would build a bare class without arguments).
     run_state_machine_as_test(
-        MACHINES[kind],
-        settings=settings(settings.default, max_examples=profile.stateful_examples,
-                          stateful_step_count=profile.stateful_steps),
+        lambda: MACHINES[kind](suite),
+        settings=settings(settings.default, max_examples=suite.sizing.stateful_examples,
+                          stateful_step_count=suite.sizing.stateful_steps),
     )

@@ -22,7 +22,6 @@ import uuid
 
 import pytest
 
-from contracts.calls import TRACE
 from contracts.checks import CHECKS, CheckContext
 from contracts.engine.session import Suite
 
@@ -130,9 +129,9 @@ def test_pagination_shows_each_item_once(suite: Suite, list_operation: str) -> N
     if not suite.selected(list_operation):
         pytest.skip(f"{list_operation} not selected")
     key, setup, largest = LISTS[list_operation]
-    TRACE.reset_all()
+    suite.trace.reset_all()
     setup(suite)
-    TRACE.reset()
+    suite.trace.reset()
     whole = _pages(suite, list_operation, key, largest)
     paged = _pages(suite, list_operation, key, PAGE, max_pages=len(whole) // PAGE + 3)
     suite.check("pages_cover_the_list_once", list_operation, whole, paged, PAGE)
@@ -149,7 +148,7 @@ def _last_modified(suite: Suite, arn: str, account=None):
 def test_as_of_reads_the_past(suite: Suite) -> None:
     if not suite.selected("GetInvoiceUnit") and not suite.selected("ListInvoiceUnits"):
         pytest.skip("GetInvoiceUnit and ListInvoiceUnits not selected")
-    TRACE.reset_all()
+    suite.trace.reset_all()
     before = _dt.datetime.now(_dt.timezone.utc) - _dt.timedelta(seconds=GAP)
     time.sleep(GAP)
     [(arn, name)] = _create_units(suite, 1)
@@ -159,7 +158,7 @@ def test_as_of_reads_the_past(suite: Suite) -> None:
                                                       "ClientToken": str(uuid.uuid4())}, note="a later change")
     assert changed.ok, changed.summary()
     between = created["LastModified"] + _dt.timedelta(seconds=GAP / 2)
-    TRACE.reset()
+    suite.trace.reset()
     then = suite.api().call("GetInvoiceUnit", {"InvoiceUnitArn": arn, "AsOf": between}, note="AsOf before the change")
     suite.check("as_of_reads_the_past", "GetInvoiceUnit", "between the creation and an update",
                 created.get("Description"), then.response.get("Description") if then.ok else then.summary())
@@ -181,10 +180,10 @@ def test_list_filters_are_and_across_types(suite: Suite) -> None:
     others = [m for m in suite.target.members if m != receiver]
     if not others:
         pytest.skip("needs an organisation member other than the first receiver as a second receiver")
-    TRACE.reset_all()
+    suite.trace.reset_all()
     [(arn_a, name_a)] = _create_units(suite, 1)
     [(arn_b, name_b)] = _create_units(suite, 1, receiver=others[0])
-    TRACE.reset()
+    suite.trace.reset()
     cases = [
         ({"Names": [name_b], "InvoiceReceivers": [receiver]}, set()),
         ({"Names": [name_a, name_b], "InvoiceReceivers": [others[0]]}, {arn_b}),

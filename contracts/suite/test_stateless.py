@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 import strategies
-from contracts.calls import TRACE, serialisable
+from contracts.calls import serialisable
 from contracts.engine.session import Suite, invalid_on_the_wire
 
 # Fixture resources give the strategies live ARNs to aim at (Get, Update, Tag... of something that exists).
@@ -43,7 +43,7 @@ FIXTURES = {
 def live_fixtures(suite: Suite):
     """One live resource of each kind for the test (deleted again by the conftest's per-test cleanup; a real
     account keeps them for the session, as every create counts against its resource budget)."""
-    TRACE.reset_all()
+    suite.trace.reset_all()
     arns = (suite.fixture(kind, lambda make=make: make(suite)) for kind, make in FIXTURES.items())
     suite.fixture_arns = tuple(arn for arn in arns if arn is not None)
     yield
@@ -69,7 +69,7 @@ def _observe_answer(suite: Suite, operation: str, subject: str, outcome) -> None
 @given(data=st.data())
 def test_valid_requests(suite: Suite, operation: str, data: st.DataObject) -> None:
     params = suite.prepare(operation, data.draw(strategies.requests(operation, hints=suite.hints), label="params"))
-    TRACE.reset()
+    suite.trace.reset()
     _fresh_token(suite, operation, params)
     outcome = suite.api().call(operation, params, note="a valid request")
     suite.check("declared_error", operation, outcome)
@@ -87,7 +87,7 @@ def test_invalid_requests(suite: Suite, operation: str, data: st.DataObject) -> 
     entry = suite.contract.operations.get(operation)
     if entry is None or not violation.path.startswith(entry.token_member):
         _fresh_token(suite, operation, params)
-    TRACE.reset()
+    suite.trace.reset()
     subject = f"invalid requests ({violation.layer} layer, {violation.constraint}) were"
     checked = suite.api(validate=True).call(operation, params, note=f"invalid: {violation.description}")
     if violation.layer == "client":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from contracts import reporting
+from contracts.engine.targets import Reproduction
 from contracts.calls import Call, Outcome
 from contracts.checks import CHECKS, PROPERTIES, CheckContext, CheckRegistry, ContractViolation
 from contracts.packs.contract import load
@@ -52,19 +53,19 @@ def test_unknown_check_name_lists_the_registered_ones():
         CHECKS["no_such_check"]
 
 
-def test_listeners_hear_every_verdict():
+def test_the_contexts_listener_hears_every_verdict():
     heard = []
     registry = CheckRegistry()
-    registry.listeners.append(lambda *args: heard.append(args))
+    listener = lambda *args: heard.append(args)  # noqa: E731
 
     @registry.register("positive", property="output-schema")
     def positive(ctx, value):
         if value < 0:
             ctx.fail("negative")
 
-    registry.run("positive", CheckContext("GetInvoiceUnit", calls=[]), 1)
+    registry.run("positive", CheckContext("GetInvoiceUnit", calls=[], listener=listener), 1)
     with pytest.raises(ContractViolation):
-        registry.run("positive", CheckContext("GetInvoiceUnit", calls=[]), -1)
+        registry.run("positive", CheckContext("GetInvoiceUnit", calls=[], listener=listener), -1)
     assert heard == [("GetInvoiceUnit", "output-schema", "positive", True),
                      ("GetInvoiceUnit", "output-schema", "positive", False)]
 
@@ -87,11 +88,12 @@ def test_a_violation_carries_title_operation_property_example_and_reproduction()
                                   expected="same", observed="different", calls=calls)
     assert (violation.title, violation.operation, violation.property) == (
         "replay broke", "CreateInvoiceUnit", "replay-equivalence")
-    assert violation.steps[0].params["ClientToken"] == "t1"
-    assert "client.create_invoice_unit" not in violation.reproduction  # calls go through call(client, name, ...)
-    assert "'create_invoice_unit'" in violation.reproduction
-    assert str(violation) == reporting.format_failure(violation)
-    assert "1. Replay equivalence" in str(violation)
+    assert violation.calls == calls and "replay broke" in str(violation)
+    failure = reporting.Failure.of(violation, Reproduction())
+    assert failure.steps[0].params["ClientToken"] == "t1"
+    assert "client.create_invoice_unit" not in failure.reproduction  # calls go through call(client, name, ...)
+    assert "'create_invoice_unit'" in failure.reproduction
+    assert "1. Replay equivalence" in reporting.format_failure(failure)
 
 
 def test_a_violation_of_an_unregistered_property_is_a_programming_error():

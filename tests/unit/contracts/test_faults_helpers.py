@@ -8,14 +8,15 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from contracts.calls import Call, Outcome
+from contracts.calls import Trace, Call, Outcome
 from contracts.checks import CHECKS, CheckContext, ContractViolation
 from contracts.packs.contract import load
 from contracts.checks.faults import refused_over_token
 from contracts.engine.faults_control import FaultsUnavailable, HttpControl, InProcessControl, control_for
 from contracts.reporting.faults import ScriptCall, fault_script, figures, markdown_section, race_script
 from contracts.engine.faults_wire import Attempt, WireRecorder
-from contracts.reporting import Results
+from contracts.engine.results import Results
+from contracts.engine.targets import Reproduction
 from contracts.engine.targets import EndpointTarget, MockTarget, TargetConfig
 from invoicing_mock import mock_invoicing
 from invoicing_mock.faults import ScheduledFaults
@@ -143,7 +144,7 @@ def test_the_recorder_sees_every_attempt_and_a_token_rewritten_on_retry_is_caugh
 
 # ------------------------------------------------------------------------------------------------ controls
 def test_the_mock_target_has_an_in_process_control_and_a_plain_endpoint_has_none():
-    target = MockTarget(TargetConfig())
+    target = MockTarget(TargetConfig(), Trace())
     target.start()
     try:
         control = control_for(target)
@@ -155,7 +156,7 @@ def test_the_mock_target_has_an_in_process_control_and_a_plain_endpoint_has_none
         target.stop()
     served = start(0, admin=False)
     try:
-        target = EndpointTarget(TargetConfig(kind="endpoint", endpoint_url=served.url))
+        target = EndpointTarget(TargetConfig(kind="endpoint", endpoint_url=served.url), Trace())
         with pytest.raises(FaultsUnavailable, match="offers no fault admin interface"):
             control_for(target)
     finally:
@@ -199,9 +200,9 @@ def test_reproductions_are_python_that_sets_the_schedule():
     calls = [Call("CreateInvoiceUnit", {"Name": "A", "InvoiceReceiver": "123456789012", "Rule": {},
                                         "ClientToken": "t-1"}, ok(), note="lost")]
     schedule = {"seed": 0, "rules": [{"kind": "drop", "nth": [1]}]}
-    script = fault_script([ScriptCall(calls[0], "retrying", schedule)], read_timeout=0.5)
+    script = fault_script(Reproduction(), [ScriptCall(calls[0], "retrying", schedule)], read_timeout=0.5)
     compile(script, "repro.py", "exec")
     assert "ScheduledFaults.from_spec(" in script and "call(retrying, 'create_invoice_unit'" in script
-    race = race_script([], "CreateInvoiceUnit", calls[0].params, 8, schedule, "InvoiceUnitArn", calls)
+    race = race_script(Reproduction(), [], "CreateInvoiceUnit", calls[0].params, 8, schedule, "InvoiceUnitArn", calls)
     compile(race, "repro.py", "exec")
     assert "threading.Barrier(8)" in race and "served = start(0, backend=mock.backend)" in race

@@ -14,6 +14,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from contracts import reporting
 from contracts.calls import Call, Outcome
 from contracts.checks import ContractViolation
+from contracts.engine.results import Results
+from contracts.engine.targets import Reproduction
 from contracts.model.redaction import Redactor, _placeholder, sensitive_member_names
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -73,13 +75,15 @@ def test_no_sensitive_value_reaches_any_report_file(tmp_path_factory, secret, na
     calls = [Call("CreateProcurementPortalPreference", params, echoed, note=f"note mentioning {secret}"),
              Call("GetProcurementPortalPreference", {"ProcurementPortalPreferenceArn": UNIT}, leaked)]
     violation = violation_with(calls, prop="conflict-rejection", title=f"title mentioning {name}")
-    results = reporting.Results()
-    results.add_violation(violation, "test::node")
+    results = Results()
+    record = reporting.failure_record(violation, Reproduction(), "test::node")
+    results.add_violation(record)
     results.observe("CreateProcurementPortalPreference", "a subject", f"an outcome naming {email}")
     results.add_error("CreateProcurementPortalPreference", "suite-error", f"traceback with {secret}")
     out = tmp_path_factory.mktemp("reports")
     reporting.write_reports(results, out)
-    texts = {path.name: path.read_text() for path in out.iterdir()} | {"console": str(violation)}
+    texts = {path.name: path.read_text() for path in out.iterdir()} | {"console": str(violation),
+                                                                        "formatted": record["text"]}
     for label, text in texts.items():
         for value in (secret, name, email):
             assert value not in text, f"{label} leaks a sensitive value"
@@ -87,8 +91,8 @@ def test_no_sensitive_value_reaches_any_report_file(tmp_path_factory, secret, na
 
 
 def test_results_count_examples_and_give_verdicts():
-    results = reporting.Results()
-    results.record("CreateInvoiceUnit", "replay-equivalence", "replay_same_response", True)
+    results = Results()
+    results.record("CreateInvoiceUnit", "replay-equivalence", "replay_same_response", True, unit=1)
     results.expect("DeleteInvoiceUnit", "delete-replay")
     data = results.to_dict()
     cell = data["operations"]["CreateInvoiceUnit"]["properties"]["replay-equivalence"]
@@ -97,7 +101,7 @@ def test_results_count_examples_and_give_verdicts():
 
 
 def test_observations_read_as_sentences():
-    results = reporting.Results()
+    results = Results()
     for _ in range(3):
         results.observe("CreateInvoiceUnit", "replay with the same token", "returned the same InvoiceUnitArn")
     results.observe("CreateInvoiceUnit", "conflicting payload (same token) was", "refused with ValidationException")
@@ -107,25 +111,26 @@ def test_observations_read_as_sentences():
 
 
 def test_junit_has_one_testcase_per_operation_and_property_with_the_formatted_failure(tmp_path):
-    results = reporting.Results()
-    results.record("CreateInvoiceUnit", "conflict-rejection", "conflict_refused", True)
+    results = Results()
+    results.record("CreateInvoiceUnit", "conflict-rejection", "conflict_refused", True, unit=1)
     violation = violation_with([Call("CreateInvoiceUnit", {"Name": "a"}, ok({"InvoiceUnitArn": UNIT}))])
-    results.add_violation(violation, "node")
+    record = reporting.failure_record(violation, Reproduction(), "node")
+    results.add_violation(record)
     reporting.write_junit(results, tmp_path / "junit.xml")
     suite = ET.parse(tmp_path / "junit.xml").getroot()
     cases = {(c.get("classname"), c.get("name")): c for c in suite.iter("testcase")}
     assert set(cases) == {("invoicing.CreateInvoiceUnit", "2. Conflict rejection"),
                           ("invoicing.CreateInvoiceUnit", "1. Replay equivalence")}
     failure = cases[("invoicing.CreateInvoiceUnit", "1. Replay equivalence")].find("failure")
-    assert failure.text == reporting.format_failure(violation)
+    assert failure.text == record["text"] == reporting.format_failure(reporting.Failure.of(violation, Reproduction()))
     assert suite.get("failures") == "1"
 
 
 def test_behaviour_report_in_markdown_and_html(tmp_path):
-    results = reporting.Results()
+    results = Results()
     results.meta.update(target="mock", profile="ci", seed=1)
     results.observe("CreateInvoiceUnit", "replay with the same token", "returned the same InvoiceUnitArn")
-    results.record("CreateInvoiceUnit", "replay-equivalence", "replay_same_response", True)
+    results.record("CreateInvoiceUnit", "replay-equivalence", "replay_same_response", True, unit=1)
     paths = reporting.write_reports(results, tmp_path)
     markdown = paths["markdown"].read_text()
     assert "## CreateInvoiceUnit" in markdown and "in 1 of 1 example" in markdown
@@ -146,9 +151,8 @@ def test_the_reproduction_runs_and_replays_the_example(tmp_path):
         Call("GetInvoiceUnit", {"InvoiceUnitArn": UNIT, "Unknown": 1}, Outcome(sent=True, status=400),
              validate=False, raw=True, note="botocore cannot serialise an unknown member"),
     ]
-    reporting.REPRODUCTION.kind, reporting.REPRODUCTION.backend = "mock", None
     script = tmp_path / "repro.py"
-    script.write_text(violation_with(calls).reproduction)
+    script.write_text(reporting.Failure.of(violation_with(calls), Reproduction(kind="mock")).reproduction)
     assert "ClientToken='filled-by-botocore'" in script.read_text()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "AWS_DEFAULT_REGION": "us-east-1"}
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120)
@@ -163,9 +167,9 @@ def test_the_reproduction_runs_and_replays_the_example(tmp_path):
 
 
 def test_summary_table_has_a_row_per_operation():
-    results = reporting.Results()
-    results.record("CreateInvoiceUnit", "replay-equivalence", "replay_same_response", True)
-    results.record("GetInvoiceUnit", "output-schema", "output_schema", True)
+    results = Results()
+    results.record("CreateInvoiceUnit", "replay-equivalence", "replay_same_response", True, unit=1)
+    results.record("GetInvoiceUnit", "output-schema", "output_schema", True, unit=1)
     table = reporting.summary_table(results)
     assert table.splitlines()[0].split()[:3] == ["operation", "schema", "1"]
     assert any(line.startswith("CreateInvoiceUnit") for line in table.splitlines())
@@ -174,7 +178,7 @@ def test_summary_table_has_a_row_per_operation():
 def test_the_reports_carry_the_fault_figures_the_model_drift_and_the_real_account(tmp_path):
     from contracts.reporting.faults import figures
 
-    results = reporting.Results()
+    results = Results()
     results.meta.update(target="aws", account="123456789012", profile="ci")
     fig = figures(results)
     fig.update(lost_response_trials=12, concurrent_batches=5, concurrent_requests=82, largest_batch=32)
@@ -209,12 +213,8 @@ def test_the_reports_carry_the_fault_figures_the_model_drift_and_the_real_accoun
 
 
 def test_examples_run_counts_each_example_once_whatever_it_checked():
-    from contracts.calls import TRACE
-
-    results = reporting.Results()
-    TRACE.reset()
+    results = Results()
     for prop in ("replay-equivalence", "conflict-rejection"):
-        results.record("CreateInvoiceUnit", prop, "c", True)
-    TRACE.reset()
-    results.record("CreateInvoiceUnit", "replay-equivalence", "c", True)
+        results.record("CreateInvoiceUnit", prop, "c", True, unit=1)
+    results.record("CreateInvoiceUnit", "replay-equivalence", "c", True, unit=2)
     assert results.summary()["examples_run"] == 2 and results.summary()["checks_run"] == 3

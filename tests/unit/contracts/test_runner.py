@@ -28,6 +28,7 @@ from moto import mock_aws
 
 from contracts import cli
 
+from contracts import options
 from contracts.cli import run as runner
 
 from contracts.guard import safety
@@ -83,7 +84,7 @@ def run_process(*args: str, command: list[str] | None = None, env: dict | None =
 @pytest.fixture
 def run(capsys, monkeypatch):
     """`invoicing-contracts run ARGS` in this process; Done(returncode, stdout, stderr, seconds)."""
-    monkeypatch.setitem(runner.PROFILES, "dev", dataclasses.replace(runner.PROFILES["dev"],
+    monkeypatch.setitem(options.PROFILES, "dev", dataclasses.replace(options.PROFILES["dev"],
                                                                     shrink_seconds=SHRINK_SECONDS))
 
     def call(*args: str) -> Done:
@@ -494,8 +495,8 @@ def test_run_options_become_the_same_pytest_options():
     args = parser.parse_args(["--target", "endpoint", "--endpoint-url", "http://x:1", "--profile", "dev",
                               "--seed", "7", "--operations", "CreateInvoiceUnit", "GetInvoiceUnit",
                               "--report-dir", "out", "--faults", "off"])
-    argv = runner.pytest_args(args)
-    assert argv[0] == str(runner.SUITE_DIR)
+    argv = runner.pytest_args(options.RunOptions.from_values(vars(args)))
+    assert argv[:2] == ["--pyargs", "contracts.suite"]
     pairs = dict(zip(argv[1:], argv[2:]))
     assert (pairs["--target"], pairs["--endpoint-url"], pairs["--profile"], pairs["--seed"], pairs["--operations"],
             pairs["--report-dir"], pairs["--faults"]) == ("endpoint", "http://x:1", "dev", "7",
@@ -506,14 +507,15 @@ def test_run_has_the_real_account_options():
     parser = argparse.ArgumentParser()
     runner.add_arguments(parser)
     args = parser.parse_args([])
-    assert (args.allow_real_account, args.allowed_account, args.plan, args.read_only, args.max_resources) == \
-        (False, [], False, False, None)
+    given = options.RunOptions.from_values(vars(args))
+    assert (given.allow_real_account, given.allowed_account, given.plan, given.read_only, given.max_resources) == \
+        (False, (), False, False, None)
 
 
 def test_pytest_directly_takes_the_same_options(tmp_path):
     environment = _environment()
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", str(runner.SUITE_DIR), "-q", "-p", "no:cacheprovider", "--profile", "dev",
+        [sys.executable, "-m", "pytest", "--pyargs", "contracts.suite", "-q", "-p", "no:cacheprovider", "--profile", "dev",
          "--seed", "1", "--operations", "ListProcurementPortals", "--report-dir", str(tmp_path), "--example-db",
          "none", "--faults", "off"], capture_output=True, text=True, env=environment, cwd=ROOT, timeout=300)
     assert done.returncode == 0, done.stdout[-2000:]
@@ -522,7 +524,7 @@ def test_pytest_directly_takes_the_same_options(tmp_path):
     assert list(results["operations"]) == ["ListProcurementPortals"]  # nothing else was exercised
     cells = results["operations"]["ListProcurementPortals"]["properties"]
     assert cells["valid-requests"]["verdict"] == cells["invalid-requests"]["verdict"] == "held"
-    bad = subprocess.run([sys.executable, "-m", "pytest", str(runner.SUITE_DIR), "--profile", "fast"],
+    bad = subprocess.run([sys.executable, "-m", "pytest", "--pyargs", "contracts.suite", "--profile", "fast"],
                          capture_output=True, text=True, env=environment, cwd=ROOT, timeout=120)
     assert bad.returncode == pytest.ExitCode.USAGE_ERROR and "unknown profile 'fast'" in bad.stderr
 
@@ -543,6 +545,6 @@ def test_an_in_process_run_leaves_the_callers_hypothesis_settings_alone(tmp_path
 
 
 def test_profiles_grow_from_dev_to_thorough():
-    dev, ci, thorough = (runner.PROFILES[name] for name in ("dev", "ci", "thorough"))
+    dev, ci, thorough = (options.PROFILES[name] for name in ("dev", "ci", "thorough"))
     assert dev.max_examples < ci.max_examples < thorough.max_examples
     assert dev.stateful_examples < ci.stateful_examples < thorough.stateful_examples

@@ -19,7 +19,9 @@ from contracts.engine.targets import (
 )
 from contracts.guard import safety
 from contracts.guard.ledger import TAG_RUN
-from contracts.reporting import Results
+from contracts.calls import Trace
+from contracts.engine.results import Results
+from contracts.options import PROFILES
 from contracts.engine.session import Suite
 from contracts.engine.targets import AwsTarget, MockTarget
 from invoicing_mock import DEFAULT_ORGANIZATION
@@ -49,41 +51,41 @@ UNIT = {"Name": "u", "InvoiceReceiver": "111111111111", "Rule": {"LinkedAccounts
 
 def test_unknown_target_is_a_usage_error():
     with pytest.raises(ConfigError, match="unknown target 'prod'; choose one of: mock, endpoint, aws"):
-        build(TargetConfig(kind="prod"))
+        build(TargetConfig(kind="prod"), Trace())
 
 
 def test_aws_exists_only_inside_the_guarded_real_account_run():
     with pytest.raises(TargetError, match="runs only inside `invoicing-contracts run --target aws`") as error:
-        build(TargetConfig(kind="aws"))
+        build(TargetConfig(kind="aws"), Trace())
     assert error.value.exit_code == 3
 
 
 def test_endpoint_needs_a_url():
     with pytest.raises(ConfigError, match="--endpoint-url"):
-        build(TargetConfig(kind="endpoint"))
+        build(TargetConfig(kind="endpoint"), Trace())
     with pytest.raises(ConfigError, match="not an http"):
-        build(TargetConfig(kind="endpoint", endpoint_url="ftp://example"))
+        build(TargetConfig(kind="endpoint", endpoint_url="ftp://example"), Trace())
 
 
 def test_endpoint_url_comes_from_botocores_environment_variable(monkeypatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL_INVOICING", "http://127.0.0.1:9/")
-    assert build(TargetConfig(kind="endpoint")).url == "http://127.0.0.1:9"
+    assert build(TargetConfig(kind="endpoint"), Trace()).url == "http://127.0.0.1:9"
 
 
 def test_unreachable_endpoint_is_a_target_error():
-    target = build(TargetConfig(kind="endpoint", endpoint_url="http://127.0.0.1:9"))
+    target = build(TargetConfig(kind="endpoint", endpoint_url="http://127.0.0.1:9"), Trace())
     with pytest.raises(TargetError, match="cannot reach the endpoint http://127.0.0.1:9"):
         target.start()
 
 
 def test_the_default_organisation_is_the_emulators():
-    target = build(TargetConfig())
+    target = build(TargetConfig(), Trace())
     assert target.payer == DEFAULT_ORGANIZATION.payer
     assert set(target.members) == set(DEFAULT_ORGANIZATION.members)
 
 
 def test_mock_target_answers_in_process_and_records_the_wire():
-    with build(TargetConfig()) as target:
+    with build(TargetConfig(), Trace()) as target:
         outcome = target.api().call("CreateInvoiceUnit", {**UNIT, "ClientToken": "t1"})
         assert outcome.ok and outcome.wire == outcome.response
         assert json.loads(outcome.sent_body)["ClientToken"] == "t1"
@@ -92,7 +94,7 @@ def test_mock_target_answers_in_process_and_records_the_wire():
 
 def test_mock_target_ignores_an_endpoint_in_the_environment(monkeypatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL_INVOICING", "http://127.0.0.1:9")
-    with build(TargetConfig()) as target:
+    with build(TargetConfig(), Trace()) as target:
         assert target.api().call("ListInvoiceUnits", {}).ok
 
 
@@ -103,7 +105,7 @@ def test_mock_target_takes_a_backend_factory():
         made.append(options)
         return InvoicingBackend(**options)
 
-    with build(TargetConfig(backend_factory=factory)) as target:
+    with build(TargetConfig(backend_factory=factory), Trace()) as target:
         assert target.api().call("ListInvoiceUnits", {}).ok
     assert [set(org.members) for org in made[0]["organizations"]] == [set(DEFAULT_ORGANIZATION.members)]
 
@@ -117,7 +119,7 @@ def test_mock_backend_option_resolves_module_attr():
 
 
 def test_calls_as_another_account_act_as_that_account():
-    with build(TargetConfig()) as target:
+    with build(TargetConfig(), Trace()) as target:
         preference = {"ProcurementPortalName": "COUPA", "BuyerDomain": "NetworkID", "BuyerIdentifier": "b",
                       "SupplierDomain": "NetworkID", "SupplierIdentifier": "s", "EinvoiceDeliveryEnabled": False,
                       "PurchaseOrderRetrievalEnabled": False, "Contacts": [{"Name": "n", "Email": "n@example.com"}]}
@@ -141,7 +143,7 @@ def test_accounts_from_the_flag_and_the_config_file(tmp_path):
 
 def test_a_configured_organisation_reaches_the_emulator():
     config = TargetConfig(payer="210987654321", members=("210987654321", "100000000001"))
-    with build(config) as target:
+    with build(config, Trace()) as target:
         api = target.api()
         assert api.call("CreateInvoiceUnit", {"Name": "u", "InvoiceReceiver": "100000000001", "Rule": {}}).ok
         refused = api.call("CreateInvoiceUnit", {"Name": "v", "InvoiceReceiver": "111111111111", "Rule": {}})
@@ -153,7 +155,7 @@ def test_endpoint_target_against_the_emulators_server():
 
     served = server.start(port=0)
     try:
-        with build(TargetConfig(kind="endpoint", endpoint_url=served.url)) as target:
+        with build(TargetConfig(kind="endpoint", endpoint_url=served.url), Trace()) as target:
             outcome = target.api().call("CreateInvoiceUnit", UNIT)
             assert outcome.ok and outcome.response["InvoiceUnitArn"].startswith("arn:aws:invoicing::123456789012:")
     finally:
@@ -180,7 +182,7 @@ def real_run(tmp_path, emulator):
 
 def test_aws_target_works_through_the_runs_guard_and_names_only_the_runs_accounts(real_run):
     real, url, log = real_run
-    with build(TargetConfig(kind="aws")) as target:
+    with build(TargetConfig(kind="aws", real_run=real), Trace()) as target:
         assert isinstance(target, AwsTarget)
         assert (target.payer, target.members, target.receiver) == (PAYER, real.pool.accounts, MEMBERS[0])
         assert target.describe()["account"] == PAYER and target.describe()["endpoint_url"] == url
@@ -203,7 +205,7 @@ def test_aws_target_sends_nothing_the_guard_refuses_and_says_so(real_run):
     real, url, log = real_run
     production = raw_client(url).create_invoice_unit(**unit_params("production"))["InvoiceUnitArn"]
     log.calls.clear()
-    with build(TargetConfig(kind="aws")) as target:
+    with build(TargetConfig(kind="aws", real_run=real), Trace()) as target:
         refused = target.api().call("DeleteInvoiceUnit", {"InvoiceUnitArn": production})
         assert not refused.sent and refused.not_sent_by == "GuardRefused"
         assert "a resource of account 123456789012 that this run did not create" in refused.summary()
@@ -218,18 +220,19 @@ def test_aws_target_sends_nothing_the_guard_refuses_and_says_so(real_run):
 
 
 def test_aws_target_sees_omitted_and_empty_tags_as_the_same_create(real_run):
-    with build(TargetConfig(kind="aws")) as target:
+    real, _url, _log = real_run
+    with build(TargetConfig(kind="aws", real_run=real), Trace()) as target:
         params = unit_params("u")
         assert target.effective_params("CreateInvoiceUnit", params) == \
             target.effective_params("CreateInvoiceUnit", {**params, "ResourceTags": []})
         assert target.effective_params("TagResource", {"ResourceArn": "a"}) == {"ResourceArn": "a"}
-    with build(TargetConfig()) as mock:  # elsewhere they are different requests
+    with build(TargetConfig(), Trace()) as mock:  # elsewhere they are different requests
         assert mock.effective_params("CreateInvoiceUnit", params) != {**params, "ResourceTags": []}
 
 
 def test_aws_target_finish_cleans_up_and_reports_the_account(real_run):
     real, url, _log = real_run
-    with build(TargetConfig(kind="aws")) as target:
+    with build(TargetConfig(kind="aws", real_run=real), Trace()) as target:
         arn = target.api().call("CreateInvoiceUnit", unit_params(real.identity.unit_name("f"))).response[
             "InvoiceUnitArn"]
         meta = target.finish()
@@ -243,8 +246,9 @@ def test_aws_target_finish_cleans_up_and_reports_the_account(real_run):
 def test_a_shared_suite_lists_only_what_the_run_created(real_run):
     real, url, _log = real_run
     raw_client(url).create_invoice_unit(**unit_params("someone else"))
-    with build(TargetConfig(kind="aws")) as target:
-        suite = Suite(target=target, results=Results(), operations=("CreateInvoiceUnit",))
+    with build(TargetConfig(kind="aws", real_run=real), Trace()) as target:
+        suite = Suite(target=target, results=Results(), operations=("CreateInvoiceUnit",),
+                          sizing=PROFILES["dev"].sizing)
         ours = suite.api().call("CreateInvoiceUnit", unit_params(real.identity.unit_name("s"))).response[
             "InvoiceUnitArn"]
         listed, failed = suite.listed(suite.contract.resources["InvoiceUnit"])
@@ -267,8 +271,9 @@ def test_reads_are_repeated_until_the_write_shows_only_where_the_target_asks(var
 
     factory = getattr(mutants, variant)
     for target_class, settles in ((Lagging, True), (MockTarget, False)):
-        with target_class(TargetConfig(backend_factory=factory)) as target:
-            suite = Suite(target=target, results=Results(), operations=("CreateInvoiceUnit",))
+        with target_class(TargetConfig(backend_factory=factory), Trace()) as target:
+            suite = Suite(target=target, results=Results(), operations=("CreateInvoiceUnit",),
+                          sizing=PROFILES["dev"].sizing)
             resource = suite.contract.resources["InvoiceUnit"]
             api = suite.api()
             arn = api.call("CreateInvoiceUnit", {**UNIT, "ClientToken": "c1"}).response["InvoiceUnitArn"]
