@@ -49,6 +49,3 @@ def main(argv: list[str] | None = None) -> int:
         print(f"invoicing-contracts {args.command}: {error}", file=sys.stderr)
         return ExitCode.USAGE
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -97,7 +97,7 @@ def chosen_variants(values) -> list:
 
 def _check_args(args: argparse.Namespace) -> None:
     if args.profile not in PROFILES:
-        raise UsageError(f"unknown --profile {args.profile!r}; choose one of: {', '.join(PROFILES)}")
+        raise UsageError(f"unknown profile {args.profile!r}; choose one of: {', '.join(PROFILES)}")
     for name, low in (("repeat", 1), ("jobs", 1)):
         if getattr(args, name) < low:
             raise UsageError(f"--{name} must be {low} or more; got {getattr(args, name)}")

@@ -61,10 +61,11 @@ def check_target(options: RunOptions) -> None:
         config = target_config(options)
         if options.mock_backend:
             resolve_factory(options.mock_backend)
+        target = build(config, Trace())
     except ConfigError as error:
         raise UsageError(str(error)) from None
     if config.kind == "endpoint":
-        build(config, Trace()).probe()  # fail fast, before pytest starts, with the one-line reason
+        target.probe()  # fail fast, before pytest starts, with the one-line reason
     os.environ.setdefault("AWS_DEFAULT_REGION", config.region)
 
 
