@@ -1,4 +1,4 @@
-"""Checks of the fault properties 7, 8 and 10 of ../shared/IDEMPOTENCY.md, and the throttling half of 9.
+"""Checks of the fault properties 7, 8 and 10 of docs/idempotency.md, and the throttling half of 9.
 
 Registered with the suite's check registry at import (contracts.checks says how); tests/contract/test_faults.py
 runs them. What "an in-flight conflict" means is fixed here, once: the operation's conflict error from the

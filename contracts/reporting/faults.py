@@ -52,7 +52,7 @@ def markdown_section(fig: dict[str, Any] | None) -> list[str]:
     """Lines for the behaviour report (empty when the fault properties did not run)."""
     if not fig:
         return []
-    out = ["## Faults, retries and concurrency (../shared/IDEMPOTENCY.md properties 7-10)", ""]
+    out = ["## Faults, retries and concurrency (docs/idempotency.md properties 7-10)", ""]
     if fig.get("skipped"):
         return out + [f"Skipped: {fig['skipped']}", ""]
     styles = ", ".join(f"{k} {v}" for k, v in sorted(fig.get("lost_response_styles", {}).items()))

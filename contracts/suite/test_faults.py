@@ -1,4 +1,4 @@
-"""Fault contracts: properties 7, 8, 9 (throttling and 5xx refusals) and 10 of ../shared/IDEMPOTENCY.md.
+"""Fault contracts: properties 7, 8, 9 (throttling and 5xx refusals) and 10 of docs/idempotency.md.
 
 They need a target that can inject faults: the in-process emulator (`--target mock`), or an endpoint offering the
 emulator's admin interface (`invoicing-contracts serve`). Against any other target every test here is skipped

@@ -1,4 +1,4 @@
-"""Stateful idempotency contracts: properties 1-6 and 9 of ../shared/IDEMPOTENCY.md.
+"""Stateful idempotency contracts: properties 1-6 and 9 of docs/idempotency.md.
 
 One Hypothesis state machine per resource kind of the contract data (invoice units; procurement portal
 preferences), over its token-bearing operations. Bundles hold live resources, used tokens and deletions;
