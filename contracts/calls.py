@@ -123,6 +123,21 @@ class Trace:
             return self._setup + self._calls
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """One HTTP attempt as it went over the wire (a retrying SDK makes several per call)."""
+
+    operation: str
+    body: bytes
+    sdk_request: str  # the amz-sdk-request header, e.g. "attempt=2; max=3" ("" when absent)
+
+    def param(self, name: str) -> Any:
+        try:
+            return json.loads(self.body or b"{}").get(name)
+        except ValueError:
+            return None
+
+
 class NotSent(Exception):
     """A request a run's guard or budget kept from being sent (contracts.guard raises its subclasses)."""
 

@@ -1,6 +1,6 @@
 """Checks of the fault properties 7, 8 and 10 of docs/idempotency.md, and the throttling half of 9.
 
-Registered with the suite's check registry at import (contracts.checks says how); tests/contract/test_faults.py
+Registered with the suite's check registry at import (contracts.checks says how); contracts/suite/test_faults.py
 runs them. What "an in-flight conflict" means is fixed here, once: the operation's conflict error from the
 contract data (ConflictException where declared, otherwise ValidationException), naming the token (in
 `resourceType`, a `fieldList` entry or the message), so a refusal for another reason (a duplicate name, a
@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from contracts.calls import Outcome
-from contracts.checks import CHECKS, CheckContext, Property, register_property
-from contracts.engine.faults_wire import Attempt
+from contracts.calls import Attempt, Outcome
+from contracts.checks.registry import CHECKS, CheckContext, Property, register_property
 
 LOST_RESPONSE = register_property(Property(
     "lost-response", "Lost response", "the service commits, the response is lost, the SDK retries with the same "

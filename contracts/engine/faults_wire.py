@@ -8,29 +8,16 @@ emits once per attempt just before sending, after signing; it returns nothing, s
 
 from __future__ import annotations
 
-import json
 import threading
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
 from botocore.config import Config
 
+from contracts.calls import Attempt
+
 #: The retry mode under test: botocore's standard mode (transient errors, 5xx and throttling are retried).
 RETRY_MODE = "standard"
-
-
-@dataclass(frozen=True)
-class Attempt:
-    operation: str
-    body: bytes
-    sdk_request: str  # the amz-sdk-request header, e.g. "attempt=2; max=3" ("" when absent)
-
-    def param(self, name: str) -> Any:
-        try:
-            return json.loads(self.body or b"{}").get(name)
-        except ValueError:
-            return None
 
 
 class WireRecorder:
