@@ -130,6 +130,6 @@ def test_every_model_operation_has_a_method():
     from invoicing_mock.models import InvoicingBackend
 
     backend = InvoicingBackend()
-    assert set(backend._operations) == set(service_model("invoicing").operation_names)
+    assert set(backend.operations) == set(service_model("invoicing").operation_names)
     # moto style: each operation's docstring says what it simplifies or decides
-    assert [op for op, method in backend._operations.items() if not method.__doc__] == []
+    assert [op for op, method in backend.operations.items() if not method.__doc__] == []
