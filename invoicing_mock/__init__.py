@@ -7,10 +7,14 @@ In-process (botocore clients made inside talk to it; nothing reaches the network
         mock.backend                          # the InvoicingBackend: state, clock, faults, organisations
 
 Over HTTP: `invoicing-contracts serve --port N`, or `invoicing_mock.server.start(port=0)` in tests.
-Module map: models.py (state, one method per operation), responses.py (AWS JSON 1.0 wire protocol),
-exceptions.py (one class per model error shape), core.py (mock_invoicing), server.py, organization.py (callers and
-organisations), idempotency.py, pagination.py, clock.py, faults.py (the fault seam and scheduled faults),
-planted.py (variants with planted exactly-once faults), synthetic.py, sensitive.py. Faults: docs/faults.md.
+Module map (moto's split): models/ (state, one method per operation: a backend composed from one mixin per
+resource family, and the request path with its public hooks in models/base.py), responses.py (AWS JSON 1.0 wire
+protocol only), exceptions.py (one class per model error shape), call.py (one request as the backend sees it),
+core.py (mock_invoicing), server.py (HTTP and `serve`), organization.py (callers and organisations),
+idempotency.py, pagination.py, clock.py, faults.py (the fault seam and scheduled faults), mutants.py and
+planted.py (variants with one planted fault each, through the public hooks), synthetic.py, sensitive.py.
+Faults: docs/faults.md. The emulator imports only `strategies` and `contracts` (their public faces: the model and
+the validator), never the suite's engine, reports or CLI.
 """
 
 from invoicing_mock.core import InvoicingRequestEscaped, mock_invoicing, patch_client

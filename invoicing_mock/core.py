@@ -8,6 +8,11 @@ stubber (which would let Invoicing through to the network anyway: no moto URL pa
 Starting the mock also drops boto3's cached default session (restored on stop), as moto does, so
 `boto3.client(...)` builds a session that has the handler.
 
+Which mock answers: a thread's own innermost active mock; a thread that started none (a worker a test spawns
+inside a mock) gets the most recently started mock still active. So mocks nest, and two threads with a mock each
+reach their own backends. The registry of active mocks is process-wide, because botocore's sender and handler
+list are; it is empty, and botocore and boto3 are as they were, once the last mock stops.
+
 The guard: while a mock is active, botocore's HTTP sender refuses any Invoicing request (by X-Amz-Target or by
 host) addressed to a non-loopback host with `InvoicingRequestEscaped`; that catches a client whose session was
 created before `invoicing_mock` was imported (fix: create it inside the mock, or `patch_client(client)`).
@@ -38,10 +43,8 @@ from invoicing_mock.responses import TARGET_PREFIX, InvoicingResponse
 
 EVENT = "before-send.invoicing"
 
-_lock = threading.RLock()
-_active: list["mock_invoicing"] = []
-_saved_default_session: list[Any] = []
 _original_send = botocore.httpsession.URLLib3Session.send
+_NOTHING_SAVED = object()  # boto3 was not imported when the first mock started: no default session to restore
 
 
 class InvoicingRequestEscaped(RuntimeError):
@@ -84,11 +87,71 @@ def _is_invoicing(request: Any) -> bool:
     return target.startswith(f"{TARGET_PREFIX}.") or _host(request.url).startswith("invoicing.")
 
 
+class _ActiveMocks:
+    """The active mocks: all of them in start order, and each thread's own (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.started: list["mock_invoicing"] = []
+        self._own = threading.local()
+        self._saved_default_session: Any = _NOTHING_SAVED
+
+    def own(self) -> list["mock_invoicing"]:
+        """This thread's active mocks, innermost last."""
+        if not hasattr(self._own, "mocks"):
+            self._own.mocks = []
+        return self._own.mocks
+
+    def answering(self) -> "mock_invoicing | None":
+        own = getattr(self._own, "mocks", None)
+        if own:
+            return own[-1]
+        started = self.started
+        # Read without the lock (every request passes here); another thread may empty the list meanwhile.
+        try:
+            return started[-1]
+        except IndexError:
+            return None
+
+    def add(self, mock: "mock_invoicing") -> None:
+        with self.lock:
+            if not self.started:
+                self._install()
+            self.started.append(mock)
+
+    def remove(self, mock: "mock_invoicing") -> None:
+        with self.lock:
+            if mock not in self.started:
+                raise RuntimeError("mock_invoicing.stop() called on a mock that is not active")
+            self.started.remove(mock)
+            if not self.started:
+                self._uninstall()
+
+    def _install(self) -> None:
+        botocore.httpsession.URLLib3Session.send = _guarded_send
+        boto3 = sys.modules.get("boto3")
+        if boto3 is not None:
+            self._saved_default_session = boto3.DEFAULT_SESSION
+            boto3.DEFAULT_SESSION = None
+
+    def _uninstall(self) -> None:
+        botocore.httpsession.URLLib3Session.send = _original_send
+        boto3 = sys.modules.get("boto3")
+        if boto3 is not None and self._saved_default_session is not _NOTHING_SAVED:
+            boto3.DEFAULT_SESSION = self._saved_default_session
+        self._saved_default_session = _NOTHING_SAVED
+
+
+_active = _ActiveMocks()
+
+
 def _before_send(request: Any, **kwargs: Any) -> AWSResponse | None:
-    """The botocore handler: answer Invoicing requests from the innermost active mock."""
-    if not _active or _is_loopback(_host(request.url)):
+    """The botocore handler: answer Invoicing requests from the mock this thread reaches (see the module
+    docstring)."""
+    mock = _active.answering()
+    if mock is None or _is_loopback(_host(request.url)):
         return None
-    responder = _active[-1].responder
+    responder = mock.responder
     body = request.body
     if hasattr(body, "read"):
         body = body.read()
@@ -105,7 +168,7 @@ def _before_send(request: Any, **kwargs: Any) -> AWSResponse | None:
 
 
 def _guarded_send(self, request):
-    if _active and _is_invoicing(request) and not _is_loopback(_host(request.url)):
+    if _active.started and _is_invoicing(request) and not _is_loopback(_host(request.url)):
         raise InvoicingRequestEscaped(
             f"An Invoicing request to {request.url} was about to leave the machine while mock_invoicing is "
             f"active: its botocore session was created before invoicing_mock was imported. Create the client "
@@ -129,8 +192,8 @@ class mock_invoicing:
             mock.backend  # the InvoicingBackend, for configuration and inspection
 
     Options are those of InvoicingBackend (organizations, clock, idempotency_window), or a ready `backend`.
-    Each start begins with empty state unless `backend` is given. Nests: the innermost active mock answers.
-    Works inside and outside moto's `mock_aws()`.
+    Each start begins with empty state unless `backend` is given. Nests: the innermost active mock answers, per
+    thread (see the module docstring). Works inside and outside moto's `mock_aws()`.
     """
 
     def __init__(
@@ -149,6 +212,7 @@ class mock_invoicing:
         self.backend: InvoicingBackend | None = backend
         self.responder: InvoicingResponse | None = None
         self._func = func
+        self._thread_mocks: list[mock_invoicing] | None = None  # the active mocks of the thread that started it
         if func is not None:
             functools.update_wrapper(self, func)
 
@@ -170,40 +234,22 @@ class mock_invoicing:
     def start(self) -> "mock_invoicing":
         self.backend = self._given_backend or InvoicingBackend(**self._options)
         self.responder = InvoicingResponse(self.backend)
-        with _lock:
-            if not _active:
-                _install()
-            _active.append(self)
+        _active.add(self)
+        self._thread_mocks = _active.own()
+        self._thread_mocks.append(self)
         return self
 
     def stop(self) -> None:
-        with _lock:
-            if self not in _active:
-                raise RuntimeError("mock_invoicing.stop() called on a mock that is not active")
-            _active.remove(self)
-            if not _active:
-                _uninstall()
+        _active.remove(self)
+        # The starting thread's list, even when another thread stops it.
+        self._thread_mocks.remove(self)
+        self._thread_mocks = None
 
     def __enter__(self) -> "mock_invoicing":
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
-
-
-def _install() -> None:
-    botocore.httpsession.URLLib3Session.send = _guarded_send
-    boto3 = sys.modules.get("boto3")
-    if boto3 is not None:
-        _saved_default_session.append(boto3.DEFAULT_SESSION)
-        boto3.DEFAULT_SESSION = None
-
-
-def _uninstall() -> None:
-    botocore.httpsession.URLLib3Session.send = _original_send
-    boto3 = sys.modules.get("boto3")
-    if boto3 is not None and _saved_default_session:
-        boto3.DEFAULT_SESSION = _saved_default_session.pop()
 
 
 if (EVENT, _before_send) not in botocore.handlers.BUILTIN_HANDLERS:

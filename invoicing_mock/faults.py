@@ -3,7 +3,7 @@
 `InvoicingBackend.handle(call)` is the whole request path once the wire protocol has been read:
 
     faults.before(call, backend)            # outside the locks, before any effect
-    result = backend._serve(call)           # validate -> token check + claim -> faults.during -> execute + record
+    result = ...                            # validate -> token check + claim -> faults.during -> execute + record
     return faults.after(call, backend, result)   # outside the locks, after the effect is committed
 
 A fault injector is a `Faults` subclass passed as `InvoicingBackend(faults=...)` (or assigned to
@@ -38,26 +38,20 @@ selection at most one of nth (list of 1-based positions among the calls the rule
 Every call is logged (operation, account, token, request id, the faults applied): the server-side record of
 what went over the wire, e.g. that an SDK's retry carried the same token.
 
-Planted behavioural faults (to prove the suite catches them) are small `InvoicingBackend` subclasses that
-override one step of `_serve` (see `invoicing_mock.planted` and the docstring of `InvoicingBackend._serve`):
-    _validate(call)                      raises ValidationException (fieldValidationFailed)
-    _lookup(call, token) -> recorded     the token record for (account, operation, token), or None
-    _replay(call, recorded) -> result    same payload: the stored result
-    _mismatch(call, member, token, recorded) -> result    other payload: raises _token_conflict(...)
-    _claim(call, member, token, digest)  marks the token in flight; raises _in_flight_conflict(...) if held
-    _release(call, token)                drops the in-flight marker
-    _execute(call) -> result             runs the operation
-    _record(call, token, digest, result) stores the first success
-    _new_id(length) -> str               resource ids
-e.g. "a replay returns a fresh ARN":
+Planted behavioural faults (to prove the suite catches them) are not faults of this seam: they are small
+`InvoicingBackend` subclasses overriding one public hook of the request path (`validate`, `execute`,
+`lookup_token`, `replay`, `answer_conflict`, `claim_token`, `remember_token`, `new_id`, `page_position`; see the
+docstring of `invoicing_mock.models.base`), e.g. "a replay returns a fresh ARN":
 
     class FreshArnOnReplay(InvoicingBackend):
-        def _replay(self, call, recorded):
-            result = dict(recorded.result)
+        def replay(self, call, recorded):
+            result = super().replay(call, recorded)
             for name, value in result.items():
                 if name.endswith("Arn"):
-                    result[name] = value.rsplit("/", 1)[0] + "/" + self._new_id()
+                    result[name] = value.rsplit("/", 1)[0] + "/" + self.new_id()
             return result
+
+The catalogue of them is `invoicing_mock.mutants`.
 """
 
 from __future__ import annotations
@@ -67,10 +61,17 @@ import random
 import threading
 import time
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Protocol
 
-if TYPE_CHECKING:
-    from invoicing_mock.models import Call, InvoicingBackend
+from invoicing_mock.call import Call
+from invoicing_mock.exceptions import InternalServerException, ThrottlingException
+from strategies import service_model
+
+
+class Backend(Protocol):
+    """What a fault injector may ask of the backend it is plugged into (an `InvoicingBackend`)."""
+
+    def token_of(self, call: Call) -> str | None: ...
 
 
 class DropResponse(Exception):
@@ -85,13 +86,13 @@ class DropResponse(Exception):
 
 
 class Faults:
-    def before(self, call: "Call", backend: "InvoicingBackend") -> None:
+    def before(self, call: Call, backend: Backend) -> None:
         return None
 
-    def during(self, call: "Call", backend: "InvoicingBackend") -> None:
+    def during(self, call: Call, backend: Backend) -> None:
         return None
 
-    def after(self, call: "Call", backend: "InvoicingBackend", result: dict[str, Any]) -> dict[str, Any]:
+    def after(self, call: Call, backend: Backend, result: dict[str, Any]) -> dict[str, Any]:
         return result
 
 
@@ -130,8 +131,6 @@ class FaultRule:
         if self.phase not in KINDS[self.kind]:
             raise FaultSpecError(f"{where}: phase {self.phase!r} is not one of {', '.join(KINDS[self.kind])}")
         if self.operation is not None:
-            from strategies import service_model
-
             names = service_model("invoicing").operation_names
             if self.operation not in names:
                 raise FaultSpecError(f"{where}: {self.operation!r} is not an Invoicing operation; "
@@ -285,7 +284,7 @@ class ScheduledFaults(Faults):
             return sum(n for rule, n in zip(self.rules, self._fired) if kind is None or rule.kind == kind)
 
     # -- the seam ------------------------------------------------------------------------------------------
-    def before(self, call: "Call", backend: "InvoicingBackend") -> None:
+    def before(self, call: Call, backend: Backend) -> None:
         token = backend.token_of(call)
         with self._lock:
             self._calls += 1
@@ -308,16 +307,14 @@ class ScheduledFaults(Faults):
         call.fault_plan = (self, entry, picked)
         self._apply(call, "before")
 
-    def during(self, call: "Call", backend: "InvoicingBackend") -> None:
+    def during(self, call: Call, backend: Backend) -> None:
         self._apply(call, "inflight")
 
-    def after(self, call: "Call", backend: "InvoicingBackend", result: dict[str, Any]) -> dict[str, Any]:
+    def after(self, call: Call, backend: Backend, result: dict[str, Any]) -> dict[str, Any]:
         self._apply(call, "after")
         return result
 
-    def _apply(self, call: "Call", phase: str) -> None:
-        from invoicing_mock.exceptions import InternalServerException, ThrottlingException
-
+    def _apply(self, call: Call, phase: str) -> None:
         plan = getattr(call, "fault_plan", None)
         if plan is None:
             return

@@ -2,9 +2,9 @@
 mock gets it wrong, to measure what the contract suite catches (`invoicing-contracts mutants`).
 
 Each variant is a small subclass of the correct emulator (`invoicing_mock.models.InvoicingBackend`) overriding
-one hook of its request path (see `invoicing_mock.faults` for the hooks: `_validate`, `_lookup`, `_replay`,
-`_mismatch`, `_record`, `_new_id`, `_serve`, `_token_conflict`, `handle`, ...) or one operation method. Use one
-as a backend:
+one of its public hooks (`validate`, `execute`, `lookup_token`, `replay`, `answer_conflict`, `claim_token`,
+`remember_token`, `new_id`, `page_position`, `handle`; documented in `invoicing_mock.models.base`) or one operation
+method, and reading state only through public methods. Use one as a backend:
 
     invoicing-contracts run --mock-backend invoicing_mock.mutants:TokenIgnored
     pytest tests/contract --mock-backend invoicing_mock.mutants:PutKeepsVersion
@@ -30,9 +30,9 @@ from invoicing_mock.exceptions import (
     ThrottlingException,
     ValidationException,
 )
-from invoicing_mock.idempotency import fingerprint
 from invoicing_mock.models import InvoicingBackend
 from invoicing_mock.planted import RacyTokenCheck, RetryExecutesTwice
+from strategies import sensitive_members
 
 
 @dataclass(frozen=True)
@@ -83,10 +83,10 @@ class TokenIgnored(InvoicingBackend):
     """The token is accepted and thrown away (a mock that never implemented idempotency): a replayed create
     makes a second resource or is refused as a duplicate, a replayed update applies twice."""
 
-    def _lookup(self, call, token):
+    def lookup_token(self, call, token):
         return None
 
-    def _record(self, call, token, digest, result):
+    def remember_token(self, call, token, digest, result):
         return None
 
 
@@ -95,12 +95,12 @@ class FreshArnOnReplay(InvoicingBackend):
     """A replay answers the stored result, but with a freshly made resource id in its ARN: no second effect,
     yet the caller is told about a resource that does not exist."""
 
-    def _replay(self, call, recorded):
-        result = super()._replay(call, recorded)
+    def replay(self, call, recorded):
+        result = super().replay(call, recorded)
         for name, value in result.items():
             if isinstance(value, str) and value.startswith("arn:") and "/" in value:
                 head, old = value.rsplit("/", 1)
-                result[name] = f"{head}/{self._new_id(len(old))}"
+                result[name] = f"{head}/{self.new_id(len(old))}"
         return result
 
 
@@ -110,8 +110,8 @@ class ReplayExecutesAgain(InvoicingBackend):
     formerly tests/unit/contracts/planted_faults.py:FreshArnOnReplay): a replayed create is refused as a
     duplicate name or portal, a replayed update applies twice."""
 
-    def _replay(self, call, recorded):
-        return self._execute(call)
+    def replay(self, call, recorded):
+        return self.execute(call)
 
 
 @planted("replay returns the original identifier, but other fields changed", "replay-equivalence")
@@ -120,14 +120,13 @@ class ReplayReappliesChange(InvoicingBackend):
     again, LastModified moves, a pending validation code is replaced. The answer looks right; the resource does
     not."""
 
-    def _replay(self, call, recorded):
+    def replay(self, call, recorded):
         if not _is_create(call.operation) and not _is_delete(call.operation):
-            with self.lock:
-                try:
-                    self._execute(call)
-                except Exception:  # noqa: BLE001 - the stored answer is returned whatever the re-run did
-                    pass
-        return super()._replay(call, recorded)
+            try:
+                self.execute(call)
+            except Exception:  # noqa: BLE001 - the stored answer is returned whatever the re-run did
+                pass
+        return super().replay(call, recorded)
 
 
 @planted("conflicting payload accepted", "conflict-rejection")
@@ -135,8 +134,8 @@ class ConflictAccepted(InvoicingBackend):
     """A reused token answers the stored result whatever the payload: a conflicting request is accepted (and
     silently ignored) instead of refused."""
 
-    def _mismatch(self, call, member, token, recorded):
-        return self._replay(call, recorded)
+    def answer_conflict(self, call, member, token, recorded):
+        return self.replay(call, recorded)
 
 
 @planted("conflicting payload executed: the last request with a token wins", "conflict-rejection")
@@ -144,11 +143,10 @@ class ConflictOverwrites(InvoicingBackend):
     """A reused token with another payload is treated as a new request: it executes and its result replaces the
     stored one (a token store keyed by token and payload hash, or one that simply overwrites)."""
 
-    def _mismatch(self, call, member, token, recorded):
-        with self.lock:
-            result = self._execute(call)
-            with self.token_lock:
-                self._record(call, token, fingerprint(call.params, member), result)
+    def answer_conflict(self, call, member, token, recorded):
+        result = self.execute(call)
+        with self.token_lock:
+            self.remember_token(call, token, self.fingerprint_of(call), result)
         return result
 
 
@@ -157,8 +155,8 @@ class UndeclaredConflictError(InvoicingBackend):
     """Every token conflict is answered with ConflictException, also by operations that do not declare it
     (CreateInvoiceUnit, UpdateInvoiceUnit, DeleteInvoiceUnit, Send/VerifyProcurementPortalValidation)."""
 
-    def _token_conflict(self, call, member, token):
-        return ConflictException(f"{member} was already used with a different request", resource_type=member)
+    def answer_conflict(self, call, member, token, recorded):
+        raise ConflictException(f"{member} was already used with a different request", resource_type=member)
 
 
 @planted("conflict refused with a declared error, but not the operation's conflict error", "conflict-rejection")
@@ -166,9 +164,9 @@ class ConflictAnsweredWithValidation(InvoicingBackend):
     """Every token conflict is answered with ValidationException, also by the operations that declare
     ConflictException (the procurement-portal preference ones): declared, but not the contract's answer."""
 
-    def _token_conflict(self, call, member, token):
-        return ValidationException(f"{member} was already used with a different request", reason="invalidInput",
-                                   field_list=[{"name": member, "message": "already used"}])
+    def answer_conflict(self, call, member, token, recorded):
+        raise ValidationException(f"{member} was already used with a different request", reason="invalidInput",
+                                  field_list=[{"name": member, "message": "already used"}])
 
 
 @planted("delete replay answers ResourceNotFound", "delete-replay")
@@ -176,11 +174,10 @@ class DeleteReplayNotFound(InvoicingBackend):
     """A replayed delete runs again instead of answering the stored success, so the retry of a delete that
     worked is told the resource does not exist."""
 
-    def _replay(self, call, recorded):
+    def replay(self, call, recorded):
         if _is_delete(call.operation):
-            with self.lock:
-                return self._execute(call)
-        return super()._replay(call, recorded)
+            return self.execute(call)
+        return super().replay(call, recorded)
 
 
 @planted("a new delete of a deleted resource succeeds", "delete-replay")
@@ -188,9 +185,9 @@ class DeleteAgainSucceeds(InvoicingBackend):
     """Deletes are 'idempotent' by resource rather than by token: deleting what is already gone answers success,
     so a caller cannot tell its own delete from someone else's."""
 
-    def _execute(self, call):
+    def execute(self, call):
         try:
-            return super()._execute(call)
+            return super().execute(call)
         except ResourceNotFoundException:
             if not _is_delete(call.operation):
                 raise
@@ -205,24 +202,23 @@ class ReplayAfterDeleteResurrects(InvoicingBackend):
 
     _forced_id: str | None = None
 
-    def _replay(self, call, recorded):
+    def replay(self, call, recorded):
         if not _is_create(call.operation):
-            return super()._replay(call, recorded)
+            return super().replay(call, recorded)
         arn = next((v for v in recorded.result.values() if isinstance(v, str) and v.startswith("arn:")), "")
         read = "GetInvoiceUnit" if "invoice-unit/" in arn else "GetProcurementPortalPreference"
         member = "InvoiceUnitArn" if read == "GetInvoiceUnit" else "ProcurementPortalPreferenceArn"
         try:
             with self.lock:
-                self._operations[read](call.account, {member: arn})
-            return super()._replay(call, recorded)
+                self.operations[read](call.account, {member: arn})
+            return super().replay(call, recorded)
         except ResourceNotFoundException:
             self._forced_id = arn.rsplit("/", 1)[1]
-            with self.lock:
-                return self._execute(call)
+            return self.execute(call)
 
-    def _new_id(self, length=8):
+    def new_id(self, length=8):
         forced, self._forced_id = self._forced_id, None
-        return forced if forced and len(forced) == length else super()._new_id(length)
+        return forced if forced and len(forced) == length else super().new_id(length)
 
 
 @planted("a validation failure consumes the token", "failure-does-not-poison")
@@ -230,17 +226,15 @@ class ValidationConsumesToken(InvoicingBackend):
     """The token is stored before the request is validated: a request refused as invalid still uses its token,
     so the corrected request sent with the same token is refused as a token conflict."""
 
-    def _serve(self, call):
+    def validate(self, call):
         try:
-            self._validate(call)
+            super().validate(call)
         except ValidationException:
-            member = self._token_members[call.operation]
-            token = call.params.get(member) if member else None
+            token = self.token_of(call)
             if isinstance(token, str):
                 with self.token_lock:
-                    self.tokens.record(call.account, call.operation, token, fingerprint(call.params, member), {})
+                    self.remember_token(call, token, self.fingerprint_of(call), {})
             raise
-        return super()._serve(call)
 
 
 @planted("a throttled request consumes the token", "failure-does-not-poison")
@@ -254,9 +248,8 @@ class ThrottledRequestConsumesToken(InvoicingBackend):
         except ThrottlingException:
             token = self.token_of(call)
             if isinstance(token, str):
-                member = self._token_members[call.operation]
                 with self.token_lock:
-                    self.tokens.record(call.account, call.operation, token, fingerprint(call.params, member), {})
+                    self.remember_token(call, token, self.fingerprint_of(call), {})
             raise
 
 
@@ -265,10 +258,10 @@ class TokensSharedAcrossOperations(InvoicingBackend):
     """The token store is keyed by account and token only: a token one operation used answers for every other
     operation (a different payload there is refused as a conflict, an equal one gets the other's result)."""
 
-    def _lookup(self, call, token):
+    def lookup_token(self, call, token):
         return self.tokens.lookup(call.account, "*", token)
 
-    def _record(self, call, token, digest, result):
+    def remember_token(self, call, token, digest, result):
         self.tokens.record(call.account, "*", token, digest, copy.deepcopy(result))
 
 
@@ -277,10 +270,10 @@ class TokensSharedAcrossAccounts(InvoicingBackend):
     """The token store is global, not per account: another account sending the same token and payload gets the
     first account's result (and learns its ARN)."""
 
-    def _lookup(self, call, token):
+    def lookup_token(self, call, token):
         return self.tokens.lookup("*", call.operation, token)
 
-    def _record(self, call, token, digest, result):
+    def remember_token(self, call, token, digest, result):
         self.tokens.record("*", call.operation, token, digest, copy.deepcopy(result))
 
 
@@ -289,12 +282,11 @@ class PayloadDedupInsteadOfToken(InvoicingBackend):
     """Requests are deduplicated by their payload, whatever the token: the same payload with a new token (or two
     calls without a token) answers the first result instead of being a request of its own."""
 
-    def _lookup(self, call, token):
-        member = self._token_members[call.operation]
-        return self.tokens.lookup(call.account, call.operation, fingerprint(call.params, member))
+    def lookup_token(self, call, token):
+        return super().lookup_token(call, self.fingerprint_of(call))
 
-    def _record(self, call, token, digest, result):
-        self.tokens.record(call.account, call.operation, digest, digest, copy.deepcopy(result))
+    def remember_token(self, call, token, digest, result):
+        super().remember_token(call, digest, digest, result)
 
 
 @planted("token window far shorter than documented (5 minutes, not 24 hours)", "expiry")
@@ -304,8 +296,8 @@ class ShortTokenWindow(InvoicingBackend):
 
     REAL_WINDOW = 300.0
 
-    def _lookup(self, call, token):
-        recorded = super()._lookup(call, token)
+    def lookup_token(self, call, token):
+        recorded = super().lookup_token(call, token)
         if recorded is not None and self.clock.now() - recorded.recorded_at > self.REAL_WINDOW:
             return None
         return recorded
@@ -357,10 +349,10 @@ class MissingMemberServerError(InvoicingBackend):
     """The server trusts the SDK to send required members: one missing is a null dereference, a 500
     InternalServerException instead of ValidationException."""
 
-    def _validate(self, call):
+    def validate(self, call):
         if any(problem.constraint == "required" for problem in self.validator(call.operation, call.params)):
             raise InternalServerException("java.lang.NullPointerException")
-        super()._validate(call)
+        super().validate(call)
 
 
 # ------------------------------------------------------------------------------------------------- responses
@@ -393,8 +385,8 @@ class ServerErrorOnValidRequest(InvoicingBackend):
     handled), although the request is valid and removing nothing is a success."""
 
     def untag_resource(self, account, params):
-        tags = self._tagged(account, params["ResourceArn"])
-        if any(key not in tags for key in params["ResourceTagKeys"]):
+        listed = self.list_tags_for_resource(account, {"ResourceArn": params["ResourceArn"]})["ResourceTags"]
+        if any(key not in {tag["Key"] for tag in listed} for key in params["ResourceTagKeys"]):
             raise InternalServerException("KeyError")
         return super().untag_resource(account, params)
 
@@ -407,9 +399,9 @@ class PaginationSkipsItem(InvoicingBackend):
     """Every page after the first starts one item late (an off-by-one in the cursor): whoever pages through a
     list never sees the first item of each later page."""
 
-    def _page(self, operation, account, params, default_max):
-        position, size, scope = super()._page(operation, account, params, default_max)
-        return (position + 1 if isinstance(position, int) else position), size, scope
+    def page_position(self, operation, account, params):
+        position = super().page_position(operation, account, params)
+        return position + 1 if isinstance(position, int) else position
 
 
 @planted("pagination repeats an item", "state-matches-reads")
@@ -417,9 +409,9 @@ class PaginationRepeatsItem(InvoicingBackend):
     """Every page after the first starts one item early: the last item of a page is listed again at the top of
     the next one."""
 
-    def _page(self, operation, account, params, default_max):
-        position, size, scope = super()._page(operation, account, params, default_max)
-        return (max(position - 1, 0) if isinstance(position, int) else position), size, scope
+    def page_position(self, operation, account, params):
+        position = super().page_position(operation, account, params)
+        return max(position - 1, 0) if isinstance(position, int) else position
 
 
 @planted("AsOf ignores history", "valid-requests")
@@ -462,8 +454,8 @@ class ListLagsBehindWrites(InvoicingBackend):
     def list_invoice_units(self, account, params):
         result = super().list_invoice_units(account, params)
         now = self.clock.now()
-        units = self._units.get(account)
-        fresh = {arn for arn, history in (units.histories.items() if units else ()) if now - history.times[0] < 1.0}
+        histories = self.invoice_unit_histories(account)
+        fresh = {arn for arn, history in histories.items() if now - history.times[0] < 1.0}
         result["InvoiceUnits"] = [u for u in result["InvoiceUnits"] if u["InvoiceUnitArn"] not in fresh]
         return result
 
@@ -475,7 +467,7 @@ class ReadAfterUpdateIsStale(InvoicingBackend):
 
     def get_invoice_unit(self, account, params):
         result = super().get_invoice_unit(account, params)
-        history = self._units[account].histories.get(params["InvoiceUnitArn"])
+        history = self.invoice_unit_histories(account).get(params["InvoiceUnitArn"])
         if "AsOf" not in params and history and len(history.versions) > 1 and \
                 self.clock.now() - history.times[-1] < 1.0 and history.versions[-2] is not None:
             return dict(history.versions[-2])
@@ -488,7 +480,7 @@ class PutKeepsVersion(InvoicingBackend):
     comparing versions cannot see the change (and a retry that ran twice cannot be counted)."""
 
     def put_procurement_portal_preference(self, account, params):
-        preference = self._preference(account, params["ProcurementPortalPreferenceArn"])
+        preference = self.stored_preference(account, params["ProcurementPortalPreferenceArn"])
         version = preference.version
         result = super().put_procurement_portal_preference(account, params)
         preference.version = version
@@ -511,9 +503,7 @@ class FreshArnOnReplayRecordingSecrets(ReplayExecutesAgain):
     which secrets went over the wire and then look for them in every file the run wrote."""
 
     def handle(self, call):
-        from contracts.model.redaction import sensitive_member_names
-
-        names = sensitive_member_names()
+        names = sensitive_members()
         found: list[str] = []
 
         def walk(value, inside):

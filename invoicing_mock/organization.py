@@ -93,6 +93,8 @@ def moto_organization_of(account: str) -> Organization | None:
     """The organisation moto's Organizations backend holds for `account`, or None (moto inactive or no org)."""
     if not moto_active():
         return None
+    # Imported here, where moto is active and so already loaded: at module level it would load moto's
+    # Organizations and IAM backends for every user of the emulator, most of whom never enter mock_aws().
     from moto.organizations.models import organizations_backends
 
     payer = account
@@ -132,7 +134,7 @@ def caller_account(headers: dict[str, str], access_keys: dict[str, str]) -> str:
         if _ACCOUNT_ID.fullmatch(access_key):
             return access_key
         if moto_active():
-            from moto.iam.models import get_account_id_from
+            from moto.iam.models import get_account_id_from  # lazily, as in moto_organization_of
 
             return get_account_id_from(access_key)
     return DEFAULT_ACCOUNT_ID

@@ -1,9 +1,9 @@
 """Emulator variants with one planted exactly-once fault each, to prove the fault suite catches them.
 
 Use them as a backend: `invoicing-contracts run --mock-backend invoicing_mock.planted:RacyTokenCheck`, or
-`pytest tests/contract/test_faults.py --mock-backend invoicing_mock.planted:RetryExecutesTwice`. Each overrides
-one or two steps of `InvoicingBackend._serve` (see invoicing_mock.faults for the steps). The contract suite's
-own planted faults (replay and conflict bugs) are in tests/unit/contracts/planted_faults.py.
+`pytest --pyargs contracts.suite --mock-backend invoicing_mock.planted:RetryExecutesTwice`. Each overrides public
+hooks of the request path (see `invoicing_mock.models.base`). Both are part of the catalogue of
+`invoicing_mock.mutants`, with the replay and conflict faults.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ class RetryExecutesTwice(InvoicingBackend):
     same token, runs the request again: a second resource, a second Version increment, or a refusal of the
     retry (the name is taken, the resource is gone)."""
 
-    def _record(self, call, token, digest, result):
+    def remember_token(self, call, token, digest, result):
         call.unsent_record = (token, digest, result)  # stored by handle() once the response is on its way
 
     def handle(self, call):
@@ -25,7 +25,7 @@ class RetryExecutesTwice(InvoicingBackend):
         pending = getattr(call, "unsent_record", None)
         if pending is not None:
             with self.token_lock:
-                InvoicingBackend._record(self, call, *pending)
+                super().remember_token(call, *pending)
         return result
 
 
@@ -34,10 +34,7 @@ class RacyTokenCheck(InvoicingBackend):
     held between them (no in-flight marker), so concurrent requests with one token all pass the check before
     the first one stores it, and each executes (IDEMPOTENCY.md property 8)."""
 
-    def _claim(self, call, member, token, digest):
-        return None
-
-    def _release(self, call, token):
+    def claim_token(self, call, member, token, digest):
         return None
 
 

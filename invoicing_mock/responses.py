@@ -27,7 +27,8 @@ from invoicing_mock.exceptions import (
     UnsupportedContentType,
 )
 from invoicing_mock.faults import DropResponse
-from invoicing_mock.models import Call, InvoicingBackend
+from invoicing_mock.call import Call
+from invoicing_mock.models import InvoicingBackend
 from invoicing_mock.organization import caller_account
 from strategies import service_model
 

@@ -4,7 +4,7 @@ any enclosing shape, e.g. every field of a `Contact`), and `ProcurementPortalSha
 
 from __future__ import annotations
 
-from strategies import operation_model
+from strategies import is_sensitive, operation_model
 
 ALWAYS_SENSITIVE = frozenset({"ProcurementPortalSharedSecret"})
 
@@ -19,7 +19,9 @@ def sensitive_values(operation: str, params) -> set[str]:
 def _collect(shape, value, inherited: bool, found: set[str]) -> None:
     if shape is None or value is None:
         return
-    hidden = inherited or bool(shape.metadata.get("sensitive"))
+    # A sensitive shape hides everything below it; `is_sensitive` also reads a list's or map's element trait,
+    # which the walk below would reach anyway.
+    hidden = inherited or is_sensitive(shape)
     kind = shape.type_name
     if kind == "structure" and isinstance(value, dict):
         for name, member in shape.members.items():

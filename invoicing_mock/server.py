@@ -45,6 +45,12 @@ logger = logging.getLogger("invoicing_mock.server")
 DEFAULT_PORT = 8765
 MAX_BODY_BYTES = 16 * 1024 * 1024
 ADMIN_PREFIX = "/_invoicing/"
+#: The exit code of bad input, as every `invoicing-contracts` command answers it.
+USAGE_EXIT_CODE = 2
+
+
+class ServeUsageError(Exception):
+    """Bad input to `serve` (a file, a port, an organisation): `main` prints it as one line and exits 2."""
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -204,6 +210,8 @@ def _organization(text: str) -> Organization:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    # The name errors are reported under: "invoicing-contracts serve" through the CLI, else this module's own.
+    parser.set_defaults(serve_prog=parser.prog)
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT}; 0 picks a free one)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, this machine only)")
     parser.add_argument(
@@ -238,8 +246,6 @@ def _fault_rule(text: str) -> FaultRule:
 
 
 def _schedule(args: argparse.Namespace) -> ScheduledFaults | None:
-    from contracts.exit_codes import UsageError
-
     rules = list(args.fault)
     seed = args.fault_seed
     if args.faults_file:
@@ -247,15 +253,22 @@ def _schedule(args: argparse.Namespace) -> ScheduledFaults | None:
             spec = json.loads(Path(args.faults_file).read_text())
             loaded = ScheduledFaults.from_spec(spec)
         except (OSError, ValueError) as error:  # FaultSpecError is a ValueError
-            raise UsageError(f"--faults-file {args.faults_file}: {error}")
+            raise ServeUsageError(f"--faults-file {args.faults_file}: {error}")
         rules = list(loaded.rules) + rules
         seed = loaded.seed if "seed" in spec else seed
     return ScheduledFaults(rules, seed=seed) if rules else None
 
 
 def main(args: argparse.Namespace) -> int:
-    from contracts.exit_codes import UsageError
+    """Serve until interrupted (0); bad input is one line on stderr and exit code 2."""
+    try:
+        return _serve(args)
+    except ServeUsageError as error:
+        print(f"{getattr(args, 'serve_prog', 'invoicing-contracts serve')}: {error}", file=sys.stderr)
+        return USAGE_EXIT_CODE
 
+
+def _serve(args: argparse.Namespace) -> int:
     organizations: Iterable[Organization] = args.organization or (DEFAULT_ORGANIZATION,)
     options = {} if args.idempotency_window is None else {"idempotency_window": args.idempotency_window}
     schedule = _schedule(args)
@@ -264,11 +277,11 @@ def main(args: argparse.Namespace) -> int:
     try:
         backend = InvoicingBackend(organizations=organizations, **options)
     except ValueError as error:
-        raise UsageError(str(error))
+        raise ServeUsageError(str(error))
     try:
         served = start(args.port, backend=backend, host=args.host, admin=args.admin)
     except OSError as error:
-        raise UsageError(f"cannot listen on {args.host}:{args.port} ({error.strerror}); choose another --port, or 0")
+        raise ServeUsageError(f"cannot listen on {args.host}:{args.port} ({error.strerror}); choose another --port, or 0")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     print(f"Invoicing emulator listening on {served.url}", flush=True)
     print(f"  e.g. AWS_ENDPOINT_URL_INVOICING={served.url} aws invoicing list-invoice-units", flush=True)

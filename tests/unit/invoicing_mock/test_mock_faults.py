@@ -247,7 +247,7 @@ def test_racy_token_check_executes_concurrent_duplicates_twice():
         for thread in threads:
             thread.join()
         assert len(answers) == 2  # both executed: the correct emulator refuses the second as in flight
-        assert len(backend._units[PAYER].histories[arn].versions) == 3  # created + two updates
+        assert len(backend.invoice_unit_histories(PAYER)[arn].versions) == 3  # created + two updates
 
 
 # ----------------------------------------------------------------------------------- over HTTP: admin, flags

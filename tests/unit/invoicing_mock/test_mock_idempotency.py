@@ -370,18 +370,18 @@ def test_a_conflict_message_never_shows_a_secret(target, refused):
 class ReExecuteOnReplay(InvoicingBackend):
     """A planted fault: a replay executes the request again instead of returning the stored result."""
 
-    def _replay(self, call, recorded):
-        return self._execute(call)
+    def replay(self, call, recorded):
+        return self.execute(call)
 
 
 class FreshArnOnReplay(InvoicingBackend):
     """A planted fault: a replay answers a new ARN (the example of invoicing_mock.faults)."""
 
-    def _replay(self, call, recorded):
+    def replay(self, call, recorded):
         result = dict(recorded.result)
         for name, value in result.items():
             if name.endswith("Arn"):
-                result[name] = value.rsplit("/", 1)[0] + "/" + self._new_id()
+                result[name] = value.rsplit("/", 1)[0] + "/" + self.new_id()
         return result
 
 

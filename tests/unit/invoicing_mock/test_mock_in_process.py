@@ -3,6 +3,8 @@ Invoicing requests on the machine."""
 
 from __future__ import annotations
 
+import threading
+
 import boto3
 import botocore.session
 import pytest
@@ -11,6 +13,7 @@ from moto import mock_aws
 from invoicing_mock import DEFAULT_ORGANIZATION, InvoicingRequestEscaped, Organization, mock_invoicing, patch_client
 from invoicing_mock.core import EVENT, _before_send
 from invoicing_mock.exceptions import MODEL_ERRORS
+from invoicing_mock.models import InvoicingBackend
 from strategies import service_model
 
 PAYER = "123456789012"
@@ -102,7 +105,7 @@ def test_the_guard_is_lifted_when_the_mock_stops():
 
     # In one pytest session with tests/contract, that suite's mock target is still active here: then the guard
     # must stay installed for it, and only the state before this test is restored.
-    outer = list(core._active)
+    outer = list(core._active.started)
     original = botocore.httpsession.URLLib3Session.send
     assert (original is core._guarded_send) == bool(outer)
     with mock_invoicing():
@@ -111,7 +114,7 @@ def test_the_guard_is_lifted_when_the_mock_stops():
             pass
         assert botocore.httpsession.URLLib3Session.send is core._guarded_send
     assert botocore.httpsession.URLLib3Session.send is original
-    assert core._active == outer
+    assert core._active.started == outer
 
 
 def test_nested_mocks_answer_from_the_innermost():
@@ -122,14 +125,57 @@ def test_nested_mocks_answer_from_the_innermost():
         assert [u["Name"] for u in invoicing().list_invoice_units()["InvoiceUnits"]] == ["Outer"]
 
 
+def _own_client():
+    # A session per thread: boto3's default session is not safe to share between threads creating clients.
+    return boto3.session.Session().client("invoicing", region_name="us-east-1")
+
+
+def test_two_threads_with_a_mock_each_reach_their_own_backend():
+    backends = {name: InvoicingBackend() for name in ("left", "right")}
+    both_started, both_listed = threading.Barrier(2, timeout=10), threading.Barrier(2, timeout=10)
+    seen, errors = {}, []
+
+    def use(name: str):
+        try:
+            with mock_invoicing(backend=backends[name]) as mock:
+                assert mock.backend is backends[name]
+                both_started.wait()  # both mocks active at once from here on
+                client = _own_client()
+                for i in range(5):
+                    client.create_invoice_unit(Name=f"{name}-{i}", InvoiceReceiver=PAYER, Rule={})
+                seen[name] = [u["Name"] for u in client.list_invoice_units()["InvoiceUnits"]]
+                both_listed.wait()  # neither stops before the other has listed
+        except Exception as error:  # noqa: BLE001 - collected for the assertion
+            errors.append(error)
+
+    threads = [threading.Thread(target=use, args=(name,)) for name in backends]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    for name, backend in backends.items():
+        expected = [f"{name}-{i}" for i in range(5)]
+        assert seen[name] == expected
+        assert [h.current["Name"] for h in backend.invoice_unit_histories(PAYER).values()] == expected
+
+
+def test_a_thread_without_a_mock_of_its_own_reaches_the_mock_that_started_last():
+    with mock_invoicing() as mock:
+        answers = []
+        worker = threading.Thread(target=lambda: answers.append(
+            _own_client().create_invoice_unit(Name="W", InvoiceReceiver=PAYER, Rule={})["InvoiceUnitArn"]))
+        worker.start()
+        worker.join()
+        assert list(mock.backend.invoice_unit_histories(PAYER)) == answers
+
+
 def test_one_exception_class_per_model_error_shape():
     assert set(MODEL_ERRORS) == {shape.name for shape in service_model("invoicing").error_shapes}
 
 
 def test_every_model_operation_has_a_method():
-    from invoicing_mock.models import InvoicingBackend
-
     backend = InvoicingBackend()
-    assert set(backend._operations) == set(service_model("invoicing").operation_names)
+    assert set(backend.operations) == set(service_model("invoicing").operation_names)
     # moto style: each operation's docstring says what it simplifies or decides
-    assert [op for op, method in backend._operations.items() if not method.__doc__] == []
+    assert [op for op, method in backend.operations.items() if not method.__doc__] == []

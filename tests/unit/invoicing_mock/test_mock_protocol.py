@@ -159,7 +159,7 @@ def test_an_emulator_bug_is_a_500_without_a_trace(target, refused, monkeypatch, 
     def broken(account, params):
         raise KeyError("internal detail")
 
-    monkeypatch.setitem(target.backend._operations, "ListProcurementPortals", broken)
+    monkeypatch.setitem(target.backend.operations, "ListProcurementPortals", broken)
     error = refused(target.client().list_procurement_portals)
     assert (error["Code"], error["Status"]) == ("InternalServerException", 500)
     assert error["Message"].startswith("The emulator failed on request ") and error["Message"].endswith("; see its log")

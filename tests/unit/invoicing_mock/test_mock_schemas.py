@@ -58,9 +58,9 @@ def test_every_operation_answers_schema_valid_output(client, target, schema_chec
 def test_the_schema_check_refuses_a_body_the_model_does_not_allow(inprocess, monkeypatch):
     # The planted fault: a Get that answers a member the output shape lacks.
     backend = inprocess.backend
-    original = backend._operations["ListProcurementPortals"]
+    original = backend.operations["ListProcurementPortals"]
     monkeypatch.setitem(
-        backend._operations, "ListProcurementPortals", lambda account, params: {**original(account, params), "Extra": 1}
+        backend.operations, "ListProcurementPortals", lambda account, params: {**original(account, params), "Extra": 1}
     )
     with pytest.raises(AssertionError, match="ListProcurementPortals answered 200 with a body its schema refuses"):
         inprocess.client().list_procurement_portals()
