@@ -2,7 +2,7 @@
 
 `Api.call(operation, params)` never raises for an answer of the target: success, an AWS error, a client-side
 ParamValidationError, a request botocore could not even serialise, and a request a real-account run's guard or
-resource budget kept back (contracts.guard.safety.REFUSALS) all come back as an `Outcome`. The raw JSON
+resource budget kept back (`NotSent`) all come back as an `Outcome`. The raw JSON
 body is kept (captured at botocore's after-call event) because the output contract is about the wire, not about
 what botocore's parser made of it. Each call is appended to the current `Trace`, the steps of one Hypothesis
 example, which becomes a failure's minimal example and its boto3 reproduction.
@@ -10,7 +10,6 @@ example, which becomes a failure's minimal example and its boto3 reproduction.
 
 from __future__ import annotations
 
-import functools
 import json
 import threading
 from dataclasses import dataclass, field
@@ -21,6 +20,10 @@ import botocore.exceptions
 from botocore import xform_name
 
 from contracts.model.redaction import REDACTOR
+
+
+class NotSent(Exception):
+    """A request a run's guard or budget kept from being sent."""
 
 
 @dataclass
@@ -36,7 +39,7 @@ class Outcome:
     client_error: str | None = None  # ParamValidationError / serialisation failure, as text
     connection_error: str | None = None  # the target could not be reached
     sent_body: bytes | None = None  # the request body as sent (to check tokens on the wire)
-    # A real-account run's guard or resource budget kept the request from being sent (contracts.guard.safety): the
+    # A real-account run's guard or resource budget kept the request from being sent (NotSent): the
     # request was not tried, so no check can hold it against the target.
     not_sent: str | None = None
     not_sent_by: str | None = None  # GuardRefused | BudgetExceeded
@@ -168,15 +171,6 @@ def wire_json(params: dict) -> bytes:
     return json.dumps(params, default=_wire_default, ensure_ascii=False).encode()
 
 
-@functools.lru_cache(maxsize=1)
-def _local_refusals() -> tuple[type[BaseException], ...]:
-    """What a real-account run raises instead of sending (contracts.guard.safety.REFUSALS); imported late because
-    contracts.guard.safety builds on the contract data, which builds on this module's neighbours."""
-    from contracts.guard.safety import REFUSALS
-
-    return REFUSALS
-
-
 class Api:
     """A botocore client of the target plus recording; built by contracts.engine.targets.Target.api()."""
 
@@ -187,7 +181,7 @@ class Api:
         self.trace = trace
         self.listeners: list[Callable[[Call], None]] = []  # told of every call (e.g. the cleanup ledger)
         # Checks a request sent as hand-made JSON (raw=True), which botocore's event handlers never see as
-        # parameters: a real-account run's guard (it raises one of contracts.guard.safety.REFUSALS to refuse).
+        # parameters: a real-account run's guard (it raises NotSent to refuse).
         self.raw_guard: Callable[[str, dict], None] | None = None
         self._wire = _WireCapture()
         self._wire.clear()
@@ -226,7 +220,7 @@ class Api:
             if raw and self.raw_guard is not None:
                 self.raw_guard(operation, params)
             parsed = method(**({} if raw else dict(params)))
-        except _local_refusals() as error:
+        except NotSent as error:
             outcome.not_sent = REDACTOR.scrub(str(error))
             outcome.not_sent_by = type(error).__name__
         except botocore.exceptions.ParamValidationError as error:
