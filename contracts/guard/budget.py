@@ -8,7 +8,7 @@ is limited, whoever makes it:
   request: the same serialised body, hence the same ClientToken, so a throttled create that was in fact
   committed is replayed, never duplicated.
 The resource budget is counted by `ResourceBudget.claim(token)`, which the real-account guard calls before a
-create is sent (contracts.guard.safety); a replay of a token already claimed costs nothing.
+create is sent (contracts.guard.write_guard); a replay of a token already claimed costs nothing.
 """
 
 from __future__ import annotations
@@ -19,17 +19,22 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+from contracts.calls import NotSent
+from contracts.options import DEFAULT_MAX_RATE
+
 THROTTLING_CODES = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException"})
 
 
-class BudgetExceeded(RuntimeError):
+class BudgetExceeded(NotSent):
     """The run asked to create more resources than its budget allows; nothing was sent."""
 
 
 @dataclass(frozen=True)
 class Limits:
-    max_resources: int = 20  # resources created per run (distinct create tokens)
-    max_rate: float = 2.0  # requests per second, retries included
+    # Resources created per run (distinct create tokens). A run passes RunOptions.resource_budget; the default
+    # fits clients that never create (sweep's).
+    max_resources: int = 0
+    max_rate: float = DEFAULT_MAX_RATE  # requests per second, retries included
     burst: int = 2  # requests that may go at once after a quiet spell
     max_throttle_retries: int = 6
     backoff_base: float = 1.0  # seconds; attempt n waits up to base * 2**(n-1)

@@ -30,9 +30,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from contracts.options import DEFAULT_LEDGER_DIR, DEFAULT_NAME_PREFIX  # re-exported for the ledger's callers
+
 LEDGER_VERSION = 1
-DEFAULT_LEDGER_DIR = Path("reports") / "ledgers"
-DEFAULT_NAME_PREFIX = "ict"
 
 TAG_RUN = "invoicing-contracts:run"
 TAG_TOKEN = "invoicing-contracts:token"

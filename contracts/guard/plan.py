@@ -24,7 +24,7 @@ from typing import Iterable, Mapping
 from contracts.packs.contract import load as load_contract
 from strategies import service_model
 
-_ACCOUNT = re.compile(r"\d{12}")
+ACCOUNT_ID = re.compile(r"\d{12}")
 READ_PREFIXES = ("Get", "List", "BatchGet", "Describe")
 
 
@@ -44,7 +44,7 @@ class AccountPool:
     source: str = "none"
 
     def __post_init__(self):
-        bad = [a for a in (*self.receivers, *self.linked) if not isinstance(a, str) or not _ACCOUNT.fullmatch(a)]
+        bad = [a for a in (*self.receivers, *self.linked) if not isinstance(a, str) or not ACCOUNT_ID.fullmatch(a)]
         if bad:
             raise AccountsError(f"account IDs are 12 digits; {self.source} has {bad!r}")
 
@@ -146,12 +146,12 @@ def estimate_calls(operations: Iterable[str], examples: int, *, read_only: bool,
                    replays_per_step: int = 3) -> dict[str, int]:
     """The most calls each operation may get: `examples` valid plus `examples` invalid requests (stateless), plus
     for token-bearing operations `stateful_steps` steps of the idempotency machines, each a call and up to
-    `replays_per_step` replays or conflicting reuses of its token. Read-only: writes get invalid requests only."""
+    `replays_per_step` replays or conflicting reuses of its token. Read-only: no write is sent at all."""
     token_ops = set(load_contract().operations)
     calls = {}
     for op in operations:
         if read_only and not is_read(op):
-            calls[op] = examples  # only requests refused before any effect
+            calls[op] = 0  # the write guard keeps every write of a read-only run back
             continue
         n = 2 * examples
         if op in token_ops:
@@ -180,7 +180,7 @@ def render(plan: Plan) -> str:
     who = plan.account or "unknown"
     lines.append(f"  account   {who}" + (f"  ({plan.caller_arn})" if plan.caller_arn else ""))
     lines.append(f"  region    {plan.region or 'unset'}" + (f"  endpoint {plan.endpoint_url}" if plan.endpoint_url else ""))
-    lines.append(f"  mode      {'read-only: reads, and writes only as invalid requests refused before any effect' if plan.read_only else 'read-write'}")
+    lines.append(f"  mode      {'read-only: reads only; every write is kept back, unsent' if plan.read_only else 'read-write'}")
     verdict = f"REFUSED now: {plan.refusal}" if plan.refusal else "allowed (opt-in given, account on the allowlist)"
     lines.append(f"  guard     {verdict}")
     lines.append(f"  budget    at most {plan.max_resources} resources created, at most {plan.max_rate:g} requests/s, "
@@ -201,7 +201,7 @@ def render(plan: Plan) -> str:
         if effects[op] == "create" and not plan.read_only:
             note = f"  (creates stop at the budget: {plan.max_resources})"
         if plan.read_only and effects[op] != "read":
-            note = "  (invalid requests only)"
+            note = "  (read-only: never sent)"
         lines.append(f"  {op:<{width}}  {effects[op]:<7}  {n}{note}")
     lines.append("")
     creates = plan.creates_at_most()

@@ -13,24 +13,33 @@ the run and the ARN, so a sweep interrupted after a delete was committed replays
 Preferences are deleted before invoice units (a preference may select units). What was removed is appended to
 the ledger; a ledger with nothing left gets a `swept` record and is skipped by later sweeps of the directory.
 
-Exit codes: 0 nothing of the runs is left, 1 something is left (listed), 2 usage, 3 refused or unreachable.
+`run_sweep(SweepOptions(...))` is the command (contracts.cli.sweep parses its flags). Exit codes: 0 nothing of the
+runs is left, 1 something is left (listed), 2 usage, 3 refused or unreachable.
 """
 
 from __future__ import annotations
 
-import argparse
+import calendar
+import dataclasses
 import hashlib
+import os
 import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Mapping
 
 from botocore import xform_name
+from botocore.exceptions import BotoCoreError, ClientError
 
+from contracts.exit_codes import ExitCode, UsageError
 from contracts.guard import budget as budget_mod
 from contracts.guard import ledger as ledger_mod
 from contracts.guard.ledger import TAG_RUN, TAG_TOKEN, LedgerState, RunIdentity
-from contracts.exit_codes import ExitCode
+from contracts.guard.optin import Unsafe, clear, make_session
+from contracts.options import DEFAULT_LEDGER_DIR, DEFAULT_MAX_RATE, DEFAULT_NAME_PREFIX
+from contracts.packs.contract import load as load_contract
+from strategies import service_model
 
 DEFAULT_PENDING_GRACE = 60.0  # seconds a lost create may take to show up in List (eventual consistency)
 DEFAULT_ALL_RUNS_MIN_AGE = 3600.0  # --all-runs leaves runs younger than this alone: they may still be running
@@ -95,14 +104,10 @@ class _Kind:
 def _kinds() -> list[_Kind]:
     """The resources the contract knows, in deletion order: later resources may refer to earlier ones (a
     preference selects invoice units), so they go first."""
-    from contracts.packs.contract import load
-
-    contract = load()
+    contract = load_contract()
     deletes = {op.resource.kind: op.name for op in contract.operations.values() if op.effect == "delete"}
     kinds = []
     for resource in contract.resources.values():
-        from strategies import service_model
-
         item_shape = service_model("invoicing").operation_model(resource.list).output_shape.members[resource.list_member]
         kinds.append(_Kind(resource.kind, resource.identifier, resource.list, resource.list_member,
                            deletes[resource.kind], "Name" in item_shape.member.members))
@@ -129,8 +134,6 @@ def _list_all(client, kind: _Kind) -> list[dict]:
 
 def _tags(client, arn: str) -> dict[str, str] | None:
     """The resource's tags, or None when it does not exist."""
-    from botocore.exceptions import ClientError
-
     try:
         return ledger_mod.tags_dict(client.list_tags_for_resource(ResourceArn=arn).get("ResourceTags", []))
     except ClientError as error:
@@ -145,10 +148,7 @@ def delete_token(run_id: str, arn: str) -> str:
 
 
 def _delete(client, kind: _Kind, arn: str, run_id: str) -> str:
-    from botocore.exceptions import ClientError
-    from contracts.packs.contract import load
-
-    token_member = load().operations[kind.delete_op].token_member
+    token_member = load_contract().operations[kind.delete_op].token_member
     try:
         _call(client, kind.delete_op, **{kind.identifier: arn, token_member: delete_token(run_id, arn)})
     except ClientError as error:
@@ -160,8 +160,6 @@ def _delete(client, kind: _Kind, arn: str, run_id: str) -> str:
 
 def _remove(client, kind: _Kind, arn: str, identity: RunIdentity, *, dry_run: bool) -> Item:
     """Delete one resource if its tags say it is the run's; never raises for an answer of the service."""
-    from botocore.exceptions import ClientError
-
     try:
         tags = _tags(client, arn)
         if tags is None:
@@ -247,7 +245,7 @@ def sweep_ledger(client, state: LedgerState, writer: ledger_mod.Ledger | None, *
 # --------------------------------------------------------------------------------------------- from tags
 
 
-def sweep_tags(client, *, run_id: str | None, prefix: str = ledger_mod.DEFAULT_NAME_PREFIX, min_age: float = 0.0,
+def sweep_tags(client, *, run_id: str | None, prefix: str = DEFAULT_NAME_PREFIX, min_age: float = 0.0,
                dry_run: bool = False, now=time.time) -> SweepReport:
     """Delete resources tagged as created by run `run_id` (None: by any run started `min_age` seconds ago)."""
     report = SweepReport()
@@ -279,71 +277,78 @@ def sweep_tags(client, *, run_id: str | None, prefix: str = ledger_mod.DEFAULT_N
 
 
 def _started(run_id: str) -> float:
-    import calendar
-
     return calendar.timegm(time.strptime(run_id.split("-", 1)[0], "%Y%m%dT%H%M%SZ"))
 
 
-# ---------------------------------------------------------------------------------------------------- CLI
+# ------------------------------------------------------------------------------------------------ the command
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from contracts.guard import safety
+@dataclass(frozen=True)
+class SweepOptions:
+    """What `invoicing-contracts sweep` was asked to do (contracts.cli.sweep builds it from the command line)."""
 
-    parser.add_argument("--ledger", action="append", default=[], metavar="FILE",
-                        help="a run's ledger (repeatable); default: every ledger in --ledger-dir not yet swept")
-    parser.add_argument("--run-id", default=None, help="also delete what carries this run's tags")
-    parser.add_argument("--all-runs", action="store_true",
-                        help="delete what carries any run's tags (runs younger than --min-age are left alone)")
-    parser.add_argument("--min-age", type=float, default=None, metavar="SECONDS",
-                        help=f"with --all-runs: leave runs younger than this (default {DEFAULT_ALL_RUNS_MIN_AGE:g})")
-    parser.add_argument("--target", choices=("aws", "endpoint"), default=None,
-                        help="where the resources are (default: what the ledgers say)")
-    parser.add_argument("--endpoint-url", default=None, help="the endpoint (default: the one the ledgers record)")
-    parser.add_argument("--name-prefix", default=ledger_mod.DEFAULT_NAME_PREFIX,
-                        help="the runs' invoice-unit name prefix, for --run-id/--all-runs")
-    parser.add_argument("--pending-grace", type=float, default=DEFAULT_PENDING_GRACE, metavar="SECONDS",
-                        help="how long a create whose answer was lost may take to appear before it counts as "
-                             f"never made (default {DEFAULT_PENDING_GRACE:g})")
-    parser.add_argument("--dry-run", action="store_true", help="say what would be deleted; delete nothing")
-    safety.add_arguments(parser, sweep=True)
+    ledgers: tuple[str, ...] = ()  # explicit ledgers; empty: every unswept ledger in ledger_dir
+    ledger_dir: str = DEFAULT_LEDGER_DIR
+    run_id: str | None = None  # also delete what carries this run's tags
+    all_runs: bool = False  # also delete what carries any run's tags (older than min_age)
+    min_age: float | None = None  # None: 0 with run_id, DEFAULT_ALL_RUNS_MIN_AGE with all_runs
+    target: str | None = None  # aws | endpoint; None: what the ledgers say
+    endpoint_url: str | None = None  # None: the one the ledgers record
+    name_prefix: str = DEFAULT_NAME_PREFIX
+    pending_grace: float = DEFAULT_PENDING_GRACE
+    dry_run: bool = False
+    max_rate: float = DEFAULT_MAX_RATE
+    # Clearance, for a real account (contracts.guard.optin.ClearanceOptions)
+    allow_real_account: bool = False
+    allowed_account: tuple[str, ...] = ()
+    aws_profile: str | None = None
+    aws_region: str | None = None
+
+    def __post_init__(self):
+        if self.target not in (None, "aws", "endpoint"):
+            raise UsageError(f"unknown --target {self.target!r}; sweep takes aws or endpoint")
+        for flag, value in (("--min-age", self.min_age), ("--pending-grace", self.pending_grace)):
+            if value is not None and value < 0:
+                raise UsageError(f"{flag} must be >= 0 seconds, got {value:g}")
+        if self.max_rate <= 0:
+            raise UsageError(f"--max-rate must be > 0 requests per second, got {self.max_rate:g}")
+
+    @property
+    def tag_mode(self) -> bool:
+        return bool(self.run_id or self.all_runs)
 
 
-def _select_ledgers(args) -> list[LedgerState]:
-    from contracts.exit_codes import UsageError
-
-    if args.ledger:
-        paths = [Path(p) for p in args.ledger]
-    elif args.run_id:
-        candidate = Path(args.ledger_dir) / f"{args.run_id}.jsonl"
+def _select_ledgers(options: SweepOptions, err) -> list[LedgerState]:
+    if options.ledgers:
+        paths = [Path(p) for p in options.ledgers]
+    elif options.run_id:
+        candidate = Path(options.ledger_dir) / f"{options.run_id}.jsonl"
         paths = [candidate] if candidate.exists() else []
     else:
-        paths = list(ledger_mod.ledgers_in(args.ledger_dir))
+        paths = list(ledger_mod.ledgers_in(options.ledger_dir))
     states = []
     for path in paths:
         try:
             states.append(ledger_mod.read(path))
         except ledger_mod.EmptyLedger as error:
-            print(f"sweep: skipped {error}", file=sys.stderr)
+            print(f"sweep: skipped {error}", file=err)
         except ledger_mod.LedgerError as error:
             raise UsageError(str(error))
-    if not args.ledger:
+    if not options.ledgers:
         states = [s for s in states if not s.swept]
     return states
 
 
-def _where(args, states: list[LedgerState]) -> tuple[str, str | None, str | None]:
-    from contracts.exit_codes import UsageError
-
+def _where(options: SweepOptions, states: list[LedgerState]) -> tuple[str, str | None, str | None]:
     places = {(s.target, s.endpoint_url, s.region) for s in states}
-    if args.target:
-        target = args.target
-        endpoint = args.endpoint_url or next((e for t, e, _r in places if t == target and e), None)
-        region = args.aws_region or next((r for _t, _e, r in places if r), None)
+    if options.target:
+        target = options.target
+        endpoint = options.endpoint_url or next((e for t, e, _r in places if t == target and e), None)
+        region = options.aws_region or next((r for _t, _e, r in places if r), None)
     elif len(places) == 1:
         target, endpoint, region = next(iter(places))
-        endpoint = args.endpoint_url or endpoint
-        region = args.aws_region or region
+        endpoint = options.endpoint_url or endpoint
+        region = options.aws_region or region
     elif not places:
         raise UsageError("nothing to sweep from: no ledger found; give --ledger FILE, or --target with --run-id "
                          "or --all-runs")
@@ -356,49 +361,51 @@ def _where(args, states: list[LedgerState]) -> tuple[str, str | None, str | None
     return target, endpoint, region
 
 
-def main(args: argparse.Namespace) -> int:
-    from botocore.exceptions import BotoCoreError, ClientError
-    from contracts.guard import safety
-
-    states = _select_ledgers(args)
-    tag_mode = bool(args.run_id or args.all_runs)
-    if not states and not tag_mode:
-        print(f"sweep: no ledger left to sweep in {args.ledger_dir}; nothing to do")
+def run_sweep(options: SweepOptions, *, environ: Mapping[str, str] | None = None, out=None, err=None) -> int:
+    """The `sweep` command: returns its exit code; UsageError for bad input."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    environ = os.environ if environ is None else environ
+    states = _select_ledgers(options, err)
+    if not states and not options.tag_mode:
+        print(f"sweep: no ledger left to sweep in {options.ledger_dir}; nothing to do", file=out)
         return ExitCode.OK
-    target, endpoint, region = _where(args, states)
-    session = safety.make_session(args)
+    target, endpoint, region = _where(options, states)
+    session = make_session(options)
     caller = None
     if target == "aws":
-        args.endpoint_url = endpoint  # the ledger's, unless given: the resources are where the run made them
+        # The ledger's endpoint, unless given: the resources are where the run made them.
+        where = dataclasses.replace(options, endpoint_url=endpoint)
         try:
-            clearance = safety.clear(args, session=session, purpose="sweep in a real account")
-        except safety.Unsafe as error:
-            print(f"invoicing-contracts sweep: {error}", file=sys.stderr)
+            clearance = clear(where, environ=environ, session=session, purpose="sweep in a real account")
+        except Unsafe as error:
+            print(f"invoicing-contracts sweep: {error}", file=err)
             return ExitCode.UNSAFE
         caller, region, endpoint = clearance.account, clearance.region, clearance.endpoint_url
-        print(f"sweeping {clearance.describe()}", file=sys.stderr)
+        print(f"sweeping {clearance.describe()}", file=err)
     client = session.client("invoicing", region_name=region or "us-east-1",
                             **({"endpoint_url": endpoint} if endpoint else {}))
-    budget_mod.install(client, budget_mod.Limits(max_rate=args.max_rate))
+    budget_mod.install(client, budget_mod.Limits(max_rate=options.max_rate))
     report = SweepReport()
     try:
         for state in states:
-            writer = None if args.dry_run else ledger_mod.Ledger.reopen(state.path)
+            writer = None if options.dry_run else ledger_mod.Ledger.reopen(state.path)
             try:
-                part = sweep_ledger(client, state, writer, caller_account=caller, pending_grace=args.pending_grace,
-                                    dry_run=args.dry_run)
+                part = sweep_ledger(client, state, writer, caller_account=caller,
+                                    pending_grace=options.pending_grace, dry_run=options.dry_run)
             finally:
                 if writer is not None:
                     writer.close()
             report.extend(part)
-        if tag_mode:
-            min_age = args.min_age if args.min_age is not None else (0.0 if args.run_id else DEFAULT_ALL_RUNS_MIN_AGE)
-            report.extend(sweep_tags(client, run_id=args.run_id, prefix=args.name_prefix, min_age=min_age,
-                                     dry_run=args.dry_run))
+        if options.tag_mode:
+            min_age = options.min_age if options.min_age is not None else (
+                0.0 if options.run_id else DEFAULT_ALL_RUNS_MIN_AGE)
+            report.extend(sweep_tags(client, run_id=options.run_id, prefix=options.name_prefix, min_age=min_age,
+                                     dry_run=options.dry_run))
     except (BotoCoreError, ClientError) as error:
-        sys.stdout.write(report.render("sweep (interrupted)"))
+        out.write(report.render("sweep (interrupted)"))
         print(f"invoicing-contracts sweep: the target failed ({type(error).__name__}: {error}); sweeping again "
-              f"is safe", file=sys.stderr)
+              f"is safe", file=err)
         return ExitCode.UNSAFE
-    sys.stdout.write(report.render("sweep" + (" (dry run)" if args.dry_run else "")))
+    out.write(report.render("sweep" + (" (dry run)" if options.dry_run else "")))
     return ExitCode.OK if report.clean else ExitCode.VIOLATED  # 1: something the runs made is still there

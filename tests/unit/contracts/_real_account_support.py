@@ -1,9 +1,8 @@
 """Shared pieces of the real-account tests: the emulator's HTTP server standing in for an AWS account, a request
-log on it, valid requests, and the parsed options of `run --target aws`."""
+log on it, valid requests, and the options of `run --target aws`."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import threading
 import uuid
@@ -12,7 +11,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from contracts.guard import safety
+from contracts.guard import optin
+from contracts.options import RunOptions
 from invoicing_mock.faults import Faults
 from invoicing_mock.models import InvoicingBackend
 from invoicing_mock.organization import DEFAULT_ORGANIZATION
@@ -51,7 +51,7 @@ def aws_test_environment(monkeypatch):
         "AWS_DEFAULT_REGION": "us-east-1",
     }.items():
         monkeypatch.setenv(name, value)
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL_INVOICING", safety.OPT_IN_ENV, safety.ALLOWLIST_ENV):
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL_INVOICING", optin.OPT_IN_ENV, optin.ALLOWLIST_ENV):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -79,20 +79,14 @@ def accounts_file(tmp_path: Path) -> str:
     return str(path)
 
 
-def run_args(tmp_path: Path, *extra: str, url: str | None = None, opt_in: bool = True,
-             allowed: str | None = PAYER) -> argparse.Namespace:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--endpoint-url")  # D's `run` owns this option
-    safety.add_arguments(parser)
-    argv = ["--ledger-dir", str(tmp_path / "ledgers"), "--accounts-file", accounts_file(tmp_path),
-            "--max-rate", "1000"]
-    if opt_in:
-        argv.append(safety.OPT_IN_FLAG)
-    if allowed:
-        argv += ["--allowed-account", allowed]
-    if url:
-        argv += ["--endpoint-url", url]
-    return parser.parse_args(argv + list(extra))
+def run_options(tmp_path: Path, *, url: str | None = None, opt_in: bool = True, allowed: str | None = PAYER,
+                **changes) -> RunOptions:
+    """`run --target aws` against `url`, opted in (flag only: the environment is the test's), the emulator's
+    payer allowlisted, rule accounts from a file, ledgers under tmp_path; `changes` override any field."""
+    options = RunOptions(target="aws", endpoint_url=url, ledger_dir=str(tmp_path / "ledgers"),
+                         accounts_file=accounts_file(tmp_path), max_rate=1000.0, allow_real_account=opt_in,
+                         allowed_account=(allowed,) if allowed else ())
+    return options.replace(**changes)
 
 
 def unit_params(name: str, receiver: str = MEMBERS[0], linked: list[str] | None = None, **extra) -> dict:

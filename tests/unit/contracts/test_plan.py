@@ -9,20 +9,20 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from contracts import guard
 from contracts.guard import plan as plan_mod
-from contracts.guard import safety
 from strategies import service_model
-from _real_account_support import MEMBERS, PAYER, aws_test_environment, emulator, run_args  # noqa: F401
+from _real_account_support import MEMBERS, PAYER, aws_test_environment, emulator, run_options  # noqa: F401
 
 OPERATIONS = service_model("invoicing").operation_names
 
 
-def plan_output(tmp_path, url, *extra, environ=None, calls=None) -> tuple[int, str]:
+def plan_output(tmp_path, url, environ=None, calls=None, **changes) -> tuple[int, str]:
     out = io.StringIO()
     with mock_aws():
-        code = safety.run_aws(run_args(tmp_path, "--plan", *extra, url=url), lambda real: 99, plan_calls=calls,
-                              environ={safety.OPT_IN_ENV: "1"} if environ is None else environ, out=out,
-                              err=io.StringIO())
+        code = guard.run_aws(run_options(tmp_path, url=url, plan=True, **changes), lambda real: 99, plan_calls=calls,
+                             environ={guard.OPT_IN_ENV: "1"} if environ is None else environ, out=out,
+                             err=io.StringIO())
     return code, out.getvalue()
 
 
@@ -33,7 +33,7 @@ def row(text: str, operation: str) -> str:
 def test_plan_prints_and_stops_without_sending_anything(tmp_path, emulator):
     url, _backend, log = emulator
     calls = plan_mod.estimate_calls(OPERATIONS, 5, read_only=False, stateful_steps=4)
-    code, text = plan_output(tmp_path, url, "--max-resources", "7", calls=calls)
+    code, text = plan_output(tmp_path, url, max_resources=7, calls=calls)
     assert code == 0, "the suite (which returns 99) never ran"
     assert log.operations() == [] and not (tmp_path / "ledgers").exists()
     assert f"account   {PAYER}  (arn:aws:sts::{PAYER}:user/moto)" in text
@@ -63,10 +63,11 @@ def test_plan_says_a_run_would_be_refused_and_why(tmp_path, emulator):
 def test_read_only_plan_creates_nothing(tmp_path, emulator):
     url, _backend, _log = emulator
     calls = plan_mod.estimate_calls(OPERATIONS, 5, read_only=True)
-    code, text = plan_output(tmp_path, url, "--read-only", calls=calls)
-    assert "mode      read-only" in text
-    assert row(text, "CreateInvoiceUnit").split()[1:3] == ["create", "5"]
-    assert "(invalid requests only)" in row(text, "CreateInvoiceUnit")
+    code, text = plan_output(tmp_path, url, read_only=True, calls=calls)
+    assert "mode      read-only: reads only; every write is kept back, unsent" in text
+    for op, effect in (("CreateInvoiceUnit", "create"), ("UpdateInvoiceUnit", "update"), ("TagResource", "write")):
+        assert row(text, op).split()[1:3] == [effect, "0"] and "(read-only: never sent)" in row(text, op)
+    assert row(text, "ListInvoiceUnits").split()[1:3] == ["read", "10"]
     assert "creates at most 0 resources" in text
 
 
@@ -111,10 +112,21 @@ def test_accounts_from_organizations_list_accounts():
 
 def test_a_read_write_run_without_accounts_is_refused(tmp_path, emulator):
     url, _backend, log = emulator
-    args = run_args(tmp_path, url=url)
-    args.accounts_file = None
+    options = run_options(tmp_path, url=url, accounts_file=None)
     err = io.StringIO()
     with mock_aws():
-        code = safety.run_aws(args, lambda real: 0, environ={safety.OPT_IN_ENV: "1"}, err=err)
+        code = guard.run_aws(options, lambda real: 0, environ={guard.OPT_IN_ENV: "1"}, err=err)
     assert code == 3 and "needs the accounts it may put in invoice-unit rules" in err.getvalue()
     assert log.operations() == []
+
+
+def test_the_plan_estimate_follows_the_profiles_real_account_sizing(tmp_path):
+    from contracts.options import PROFILES
+
+    for name in PROFILES:
+        sized = PROFILES[name].real_account
+        calls = guard.plan_calls_for(run_options(tmp_path, profile=name, operations=("CreateInvoiceUnit",
+                                                                                       "ListInvoiceUnits")))
+        steps = sized.stateful_examples * sized.stateful_steps
+        assert calls == {"CreateInvoiceUnit": 2 * sized.max_examples + 4 * steps,
+                         "ListInvoiceUnits": 2 * sized.max_examples}

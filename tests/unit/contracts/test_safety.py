@@ -11,8 +11,8 @@ import json
 import pytest
 from moto import mock_aws
 
-from contracts.guard import safety
-from contracts.guard.budget import BudgetExceeded
+from contracts import guard
+from contracts.guard import BudgetExceeded, GuardRefused, RealAccountRun, Unsafe
 from contracts.guard.ledger import TAG_RUN, TAG_TOKEN
 from _real_account_support import (  # noqa: F401 - fixtures
     MEMBERS,
@@ -22,18 +22,18 @@ from _real_account_support import (  # noqa: F401 - fixtures
     emulator,
     preference_params,
     raw_client,
-    run_args,
+    run_options,
     snapshot,
     unit_params,
 )
 
-OPT_IN = {safety.OPT_IN_ENV: "1"}
+OPT_IN = {guard.OPT_IN_ENV: "1"}
 
 
 def suite_creating(created: list, count: int = 2):
     """A stand-in for the contract suite: creates `count` units through the guarded client."""
 
-    def suite(real: safety.RealAccountRun) -> int:
+    def suite(real: RealAccountRun) -> int:
         client = real.client()
         for i in range(count):
             created.append(client.create_invoice_unit(**unit_params(real.identity.unit_name(f"u{i}")))["InvoiceUnitArn"])
@@ -50,7 +50,7 @@ def suite_creating(created: list, count: int = 2):
     [
         ("no flag", False, OPT_IN, PAYER, "opt in with --allow-real-account"),
         ("flag without environment", True, {}, PAYER, "INVOICING_CONTRACTS_ALLOW_REAL_ACCOUNT is not set to 1"),
-        ("environment says no", True, {safety.OPT_IN_ENV: "0"}, PAYER, "is not set to 1"),
+        ("environment says no", True, {guard.OPT_IN_ENV: "0"}, PAYER, "is not set to 1"),
         ("no allowlist", True, OPT_IN, None, "no account is allowlisted"),
         ("malformed allowlist", True, OPT_IN, "12345", "not 12-digit account IDs: '12345'"),
         ("caller not allowlisted", True, OPT_IN, "111122223333", f"is account {PAYER}, which is not on the allowlist"),
@@ -58,10 +58,10 @@ def suite_creating(created: list, count: int = 2):
 )
 def test_refusal_exits_3_before_any_write(tmp_path, emulator, case, opt_in, environ, allowed, expected):
     url, backend, log = emulator
-    args = run_args(tmp_path, url=url, opt_in=opt_in, allowed=allowed)
+    options = run_options(tmp_path, url=url, opt_in=opt_in, allowed=allowed)
     err, created = io.StringIO(), []
     with mock_aws():
-        code = safety.run_aws(args, suite_creating(created), environ=environ, err=err)
+        code = guard.run_aws(options, suite_creating(created), environ=environ, err=err)
     message = err.getvalue()
     assert code == 3, message
     assert expected in message
@@ -77,7 +77,7 @@ def test_refusal_names_the_callers_account_once_known(tmp_path, emulator, monkey
     monkeypatch.setenv("MOTO_ACCOUNT_ID", "999988887777")
     err = io.StringIO()
     with mock_aws():
-        code = safety.run_aws(run_args(tmp_path, url=url), suite_creating([]), environ=OPT_IN, err=err)
+        code = guard.run_aws(run_options(tmp_path, url=url), suite_creating([]), environ=OPT_IN, err=err)
     assert code == 3
     assert "account 999988887777" in err.getvalue() and "arn:aws:sts::999988887777:" in err.getvalue()
     assert log.operations() == []
@@ -90,8 +90,8 @@ def test_no_credentials_is_unsafe_not_a_crash(tmp_path, emulator, monkeypatch):
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    with pytest.raises(safety.Unsafe, match="cannot establish the caller's account with STS GetCallerIdentity"):
-        safety.clear(run_args(tmp_path, url=url), environ=OPT_IN)
+    with pytest.raises(Unsafe, match="cannot establish the caller's account with STS GetCallerIdentity"):
+        guard.clear(run_options(tmp_path, url=url), environ=OPT_IN)
     assert log.operations() == []
 
 
@@ -102,14 +102,14 @@ def test_no_sts_call_without_opt_in(tmp_path):
         def client(self, *args, **kwargs):
             raise AssertionError("STS was asked before the opt-in was given")
 
-    with pytest.raises(safety.Unsafe, match=r"refusing --target aws \(region eu-west-1, account not checked\)"):
-        safety.clear(run_args(tmp_path, opt_in=False), environ=OPT_IN, session=Session())
+    with pytest.raises(Unsafe, match=r"refusing --target aws \(region eu-west-1, account not checked\)"):
+        guard.clear(run_options(tmp_path, opt_in=False), environ=OPT_IN, session=Session())
 
 
 def test_allowlist_from_environment(tmp_path):
     with mock_aws():
-        clearance = safety.clear(run_args(tmp_path, allowed=None),
-                                 environ={**OPT_IN, safety.ALLOWLIST_ENV: f"111122223333, {PAYER}"})
+        clearance = guard.clear(run_options(tmp_path, allowed=None),
+                                 environ={**OPT_IN, guard.ALLOWLIST_ENV: f"111122223333, {PAYER}"})
     assert clearance.account == PAYER and clearance.allowlist == ("111122223333", PAYER)
     assert clearance.region == "us-east-1"
 
@@ -131,7 +131,7 @@ def test_cleared_run_creates_tagged_ledgered_resources_and_cleans_up(tmp_path, e
         return code
 
     with mock_aws():
-        code = safety.run_aws(run_args(tmp_path, url=url), suite, environ=OPT_IN, err=err)
+        code = guard.run_aws(run_options(tmp_path, url=url), suite, environ=OPT_IN, err=err)
     assert code == 0, err.getvalue()
     real = seen["real"]
     assert {t["Key"]: t["Value"] for t in seen["tags"]}[TAG_RUN] == real.identity.run_id
@@ -157,7 +157,7 @@ def test_the_suite_may_finish_the_cleanup_itself_for_its_report(tmp_path, emulat
         return 1
 
     with mock_aws():
-        code = safety.run_aws(run_args(tmp_path, url=url), suite, environ=OPT_IN, err=io.StringIO())
+        code = guard.run_aws(run_options(tmp_path, url=url), suite, environ=OPT_IN, err=io.StringIO())
     assert code == 1, "the suite's verdict is the run's"
     assert sorted(r["arn"] for r in reported["removed_at_cleanup"]) == sorted(created)
     assert log.writes().count("DeleteInvoiceUnit") == 2, "the context's own cleanup found nothing more to do"
@@ -173,7 +173,7 @@ def test_cleanup_on_ctrl_c_and_on_failure(tmp_path, emulator, stop):
         raise stop("stopped mid-run")
 
     with mock_aws(), pytest.raises(stop):
-        safety.run_aws(run_args(tmp_path, url=url), suite, environ=OPT_IN, err=io.StringIO())
+        guard.run_aws(run_options(tmp_path, url=url), suite, environ=OPT_IN, err=io.StringIO())
     assert len(created) == 2
     assert snapshot(raw_client(url)) == {}
 
@@ -192,7 +192,7 @@ def test_sigterm_ends_the_run_through_the_cleanup(tmp_path, emulator):
 
     before = signal.getsignal(signal.SIGTERM)
     with mock_aws(), pytest.raises(KeyboardInterrupt):
-        safety.run_aws(run_args(tmp_path, url=url), suite, environ=OPT_IN, err=io.StringIO())
+        guard.run_aws(run_options(tmp_path, url=url), suite, environ=OPT_IN, err=io.StringIO())
     assert snapshot(raw_client(url)) == {} and len(created) == 2
     assert signal.getsignal(signal.SIGTERM) == before
 
@@ -204,10 +204,10 @@ def test_sigterm_ends_the_run_through_the_cleanup(tmp_path, emulator):
 def guarded(tmp_path, emulator):
     """A started real-account run against the emulator, and the emulator's pieces."""
     url, backend, log = emulator
-    args = run_args(tmp_path, url=url)
+    options = run_options(tmp_path, url=url)
     with mock_aws():
-        clearance = safety.clear(args, environ=OPT_IN)
-    real = safety.RealAccountRun.start(args, clearance)
+        clearance = guard.clear(options, environ=OPT_IN)
+    real = RealAccountRun.start(options, clearance)
     yield real, real.client(), raw_client(url), log
     real.finish()
     real.ledger.close()
@@ -226,7 +226,7 @@ def test_guard_refuses_writes_to_resources_it_did_not_create(guarded):
             **preference_params(Selector={"InvoiceUnitArns": [production]})),
     ]
     for attempt in attempts:
-        with pytest.raises(safety.GuardRefused, match=f"names {production}.*this run did not create"):
+        with pytest.raises(GuardRefused, match=f"names {production}.*this run did not create"):
             attempt()
     assert log.writes() == []
     assert snapshot(raw) == before
@@ -250,9 +250,9 @@ def test_guard_allows_its_own_resources_and_foreign_account_arns(guarded):
 def test_guard_refuses_accounts_outside_the_pool(guarded):
     real, client, _raw, log = guarded
     outsider = "444455556666"
-    with pytest.raises(safety.GuardRefused, match=f"account {outsider} at Rule.LinkedAccounts\\[1\\]"):
+    with pytest.raises(GuardRefused, match=f"account {outsider} at Rule.LinkedAccounts\\[1\\]"):
         client.create_invoice_unit(**unit_params(real.identity.unit_name("x"), linked=[MEMBERS[2], outsider]))
-    with pytest.raises(safety.GuardRefused, match=f"account {outsider} at InvoiceReceiver"):
+    with pytest.raises(GuardRefused, match=f"account {outsider} at InvoiceReceiver"):
         client.create_invoice_unit(**unit_params(real.identity.unit_name("y"), receiver=outsider))
     assert log.operations() == []
 
@@ -263,10 +263,10 @@ def test_guard_checks_requests_botocore_did_not_validate(guarded):
     real, _client, _raw, log = guarded
     client = real.client(config=Config(parameter_validation=False))
     outsider = "444455556666"
-    with pytest.raises(safety.GuardRefused, match=f"account {outsider} at Rule.LinkedAccounts"):
+    with pytest.raises(GuardRefused, match=f"account {outsider} at Rule.LinkedAccounts"):
         client.create_invoice_unit(Name=real.identity.unit_name("c"), InvoiceReceiver=MEMBERS[0],
                                    Rule={"LinkedAccounts": outsider})  # a string where the model wants a list
-    with pytest.raises(safety.GuardRefused, match="ResourceTags is not a list"):
+    with pytest.raises(GuardRefused, match="ResourceTags is not a list"):
         client.create_invoice_unit(**unit_params(real.identity.unit_name("d"), ResourceTags="k=v"))
     assert log.operations() == []
 
@@ -274,9 +274,9 @@ def test_guard_checks_requests_botocore_did_not_validate(guarded):
 def test_guard_protects_the_runs_own_tags(guarded):
     real, client, _raw, log = guarded
     arn = client.create_invoice_unit(**unit_params(real.identity.unit_name("t")))["InvoiceUnitArn"]
-    with pytest.raises(safety.GuardRefused, match="run's own tags"):
+    with pytest.raises(GuardRefused, match="run's own tags"):
         client.untag_resource(ResourceArn=arn, ResourceTagKeys=[TAG_RUN])
-    with pytest.raises(safety.GuardRefused, match="run's own tags"):
+    with pytest.raises(GuardRefused, match="run's own tags"):
         client.tag_resource(ResourceArn=arn, ResourceTags=[{"Key": TAG_TOKEN, "Value": "other"}])
     assert log.writes() == ["CreateInvoiceUnit"]
 
@@ -284,7 +284,7 @@ def test_guard_protects_the_runs_own_tags(guarded):
 def test_create_tags_keep_a_valid_request_valid(guarded):
     real, client, _raw, log = guarded
     many = [{"Key": f"k{i}", "Value": "v"} for i in range(199)]
-    with pytest.raises(safety.GuardRefused, match="would exceed the model's 200.*draw at most 198"):
+    with pytest.raises(GuardRefused, match="would exceed the model's 200.*draw at most 198"):
         client.create_invoice_unit(**unit_params(real.identity.unit_name("m"), ResourceTags=many))
     arn = client.create_invoice_unit(**unit_params(real.identity.unit_name("n"), ResourceTags=many[:198]))[
         "InvoiceUnitArn"]
@@ -302,9 +302,9 @@ def test_replay_with_the_same_token_is_one_resource_and_one_budget_unit(guarded)
 
 def test_budget_stops_creates_before_sending(tmp_path, emulator):
     url, _backend, log = emulator
-    args = run_args(tmp_path, "--max-resources", "2", url=url)
+    options = run_options(tmp_path, url=url, max_resources=2)
     with mock_aws():
-        real = safety.RealAccountRun.start(args, safety.clear(args, environ=OPT_IN))
+        real = RealAccountRun.start(options, guard.clear(options, environ=OPT_IN))
     client = real.client()
     for i in range(2):
         client.create_invoice_unit(**unit_params(real.identity.unit_name(f"b{i}")))
@@ -318,20 +318,91 @@ def test_budget_stops_creates_before_sending(tmp_path, emulator):
     assert snapshot(raw_client(url)) == {}
 
 
-def test_read_only_sends_only_invalid_writes(tmp_path, emulator):
+def test_read_only_sends_no_write_valid_or_not(tmp_path, emulator):
     url, _backend, log = emulator
-    args = run_args(tmp_path, "--read-only", url=url)
+    options = run_options(tmp_path, url=url, read_only=True)
     with mock_aws():
-        real = safety.RealAccountRun.start(args, safety.clear(args, environ=OPT_IN))
+        real = RealAccountRun.start(options, guard.clear(options, environ=OPT_IN))
     client = real.client()
-    with pytest.raises(safety.GuardRefused, match="valid write and this is a --read-only run"):
-        client.create_invoice_unit(**unit_params(real.identity.unit_name("v")))
-    with pytest.raises(client.exceptions.ValidationException):
-        client.create_invoice_unit(**unit_params("invalid receiver", receiver="1"))  # invalid: refused before any effect
+    attempts = [
+        lambda: client.create_invoice_unit(**unit_params(real.identity.unit_name("v"))),
+        lambda: client.create_invoice_unit(**unit_params("invalid receiver", receiver="1")),
+        lambda: client.create_invoice_unit(Name="missing required members"),  # botocore would refuse it too
+        lambda: client.tag_resource(ResourceArn="arn:aws:invoicing::000011112222:invoice-unit/abcdef12",
+                                    ResourceTags=[{"Key": "k", "Value": "v"}]),
+    ]
+    for attempt in attempts:
+        with pytest.raises(GuardRefused, match="is a write and this is a --read-only run, which sends reads only"):
+            attempt()
     client.list_invoice_units()
-    assert log.operations() == ["CreateInvoiceUnit", "ListInvoiceUnits"]
-    assert real.resources.limit == 0
+    assert log.operations() == ["ListInvoiceUnits"]
+    assert real.resources.limit == 0 and real.guard.refused == len(attempts)
     real.finish()
+
+
+def _session_with_a_newer_model(tmp_path):
+    """A boto3 session whose Invoicing model has a CreateInvoiceUnit member the installed model lacks (as an SDK
+    newer than the contracts would have): botocore sends it, the local validator calls it unknown."""
+    import boto3
+    import botocore.session
+    from botocore.loaders import Loader
+
+    installed = Loader()
+    api_version = installed.determine_latest_version("invoicing", "service-2")
+    model = installed.load_service_model("invoicing", "service-2", api_version)
+    model["shapes"]["CreateInvoiceUnitRequest"]["members"]["Priority"] = {"shape": "InvoiceUnitName"}
+    folder = tmp_path / "models" / "invoicing" / api_version
+    folder.mkdir(parents=True)
+    (folder / "service-2.json").write_text(json.dumps(model))
+    core = botocore.session.get_session()
+    core.get_component("data_loader").search_paths.insert(0, str(tmp_path / "models"))
+    return boto3.Session(botocore_session=core, region_name="us-east-1")
+
+
+def test_read_only_keeps_back_a_write_a_lenient_service_would_carry_out(tmp_path):
+    """Issue 12: a write the local validator calls invalid (here: an unknown member) is not harmless. A service
+    that ignores unknown members creates the unit; a read-only run must not send it at all."""
+    from invoicing_mock import server
+    from invoicing_mock.models import InvoicingBackend
+    from _real_account_support import RequestLog
+
+    from contracts import validate_request
+
+    def ignores_unknown_members(operation, params):
+        return [p for p in validate_request(operation, params, wire=True) if p.constraint != "unknown"]
+
+    log = RequestLog()
+    served = server.start(backend=InvoicingBackend(faults=log, validator=ignores_unknown_members))
+    try:
+        session = _session_with_a_newer_model(tmp_path)
+        request = unit_params("ict-lenient-unit", Priority="high")
+        assert [p.constraint for p in validate_request("CreateInvoiceUnit", request)] == ["unknown"]
+        options = run_options(tmp_path, url=served.url, read_only=True)
+        with mock_aws():
+            real = RealAccountRun.start(options, guard.clear(options, environ=OPT_IN), session=session)
+        client = real.client()
+        with pytest.raises(GuardRefused, match="--read-only"):
+            client.create_invoice_unit(**request)
+        assert log.writes() == [] and snapshot(raw_client(served.url)) == {}, "the read-only run wrote"
+        real.finish()
+        # The same request, unguarded, is carried out: what the read-only guard kept back had an effect.
+        created = session.client("invoicing", endpoint_url=served.url).create_invoice_unit(**request)
+        assert log.writes() == ["CreateInvoiceUnit"] and list(snapshot(raw_client(served.url))) == [
+            created["InvoiceUnitArn"]]
+    finally:
+        served.stop()
+
+
+def test_what_the_guard_and_budget_keep_back_is_not_sent_for_the_suite(guarded):
+    """GuardRefused and BudgetExceeded are contracts.calls.NotSent: the suite's Api records them as not sent."""
+    from contracts.calls import Api, NotSent, Trace
+
+    real, client, _raw, log = guarded
+    assert issubclass(GuardRefused, NotSent) and issubclass(BudgetExceeded, NotSent)
+    outcome = Api(client, trace=Trace()).call("DeleteInvoiceUnit", {
+        "InvoiceUnitArn": f"arn:aws:invoicing::{PAYER}:invoice-unit/abcdef12"})
+    assert (outcome.sent, outcome.not_sent_by) == (False, "GuardRefused") and "did not create" in outcome.not_sent
+    assert log.operations() == []
 
 
 def test_ledger_and_summary_never_hold_a_sensitive_member(guarded):
@@ -350,17 +421,34 @@ def test_ledger_and_summary_never_hold_a_sensitive_member(guarded):
 def test_real_account_profiles_have_no_deadline_and_few_examples():
     from hypothesis import settings
 
-    names = safety.register_real_account_profiles()
-    assert names == ("invoicing-aws-dev", "invoicing-aws-ci", "invoicing-aws-thorough")
-    for name in names:
-        profile = settings.get_profile(name)
+    from contracts.options import PROFILES, register_profiles
+
+    register_profiles()
+    for name in ("dev", "ci", "thorough"):
+        profile = settings.get_profile(f"invoicing-aws-{name}")
         assert profile.deadline is None and profile.max_examples <= 15
+        assert profile.max_examples == PROFILES[name].real_account.max_examples
 
 
-def test_current_run_is_known_inside_the_run_only(tmp_path, emulator):
-    url, _backend, _log = emulator
+def test_the_run_is_handed_to_the_suite_and_held_nowhere_else(tmp_path, emulator):
+    """No process-global run: the suite gets its run as an argument, and two runs in one process each guard
+    their own resources only."""
+    url, _backend, log = emulator
     seen = []
     with mock_aws():
-        safety.run_aws(run_args(tmp_path, url=url), lambda real: seen.append(safety.current_run() is real) or 0,
-                       environ=OPT_IN, err=io.StringIO())
-    assert seen == [True] and safety.current_run() is None
+        code = guard.run_aws(run_options(tmp_path, url=url), lambda real: seen.append(real) or 0, environ=OPT_IN,
+                             err=io.StringIO())
+    assert code == 0 and len(seen) == 1 and isinstance(seen[0], RealAccountRun)
+    assert seen[0].clearance.account == PAYER
+
+    options = run_options(tmp_path, url=url)
+    with mock_aws():
+        first, second = (RealAccountRun.start(options, guard.clear(options, environ=OPT_IN)) for _ in range(2))
+    arn = first.client().create_invoice_unit(**unit_params(first.identity.unit_name("a")))["InvoiceUnitArn"]
+    with pytest.raises(GuardRefused, match="this run did not create"):
+        second.client().delete_invoice_unit(InvoiceUnitArn=arn)
+    first.client().delete_invoice_unit(InvoiceUnitArn=arn)
+    assert log.writes() == ["CreateInvoiceUnit", "DeleteInvoiceUnit"]
+    for real in (first, second):
+        real.finish()
+        real.ledger.close()
