@@ -19,7 +19,7 @@ COMMANDS = {
     "diff": ("contracts.drift.gate", "semantic diff and changelog of two Invoicing service models"),
     "coverage": ("contracts.cli.coverage", "which model constraints the invalid-request strategies violate"),
     "mutants": ("contracts.cli.mutants", "run the suite against each planted-fault variant: mutation score, time to kill"),
-    "sweep": ("contracts.guard.sweep", "delete what real-account runs created (from their ledgers or tags)"),
+    "sweep": ("contracts.cli.sweep", "delete what real-account runs created (from their ledgers or tags)"),
 }
 
 

@@ -32,7 +32,7 @@ from contracts.engine.context import RunContext
 from contracts.engine.results import Results
 from contracts.engine.targets import ConfigError, TargetError, build, resolve_factory
 from contracts.exit_codes import ExitCode, UsageError
-from contracts.guard import safety
+from contracts import guard
 from contracts.options import OPTIONS, RunOptions, add_argparse_options
 from contracts.packs.contract import DATA_FILE, ContractDataError, load
 from contracts.plugin import RUN, SUITE_PACKAGE, target_config
@@ -204,12 +204,12 @@ def main(args: argparse.Namespace) -> int:
 def run_aws(options: RunOptions, gate: DriftGate | None) -> int:
     """--target aws: contracts.guard clears the account (exit 3 before any write otherwise), keeps the ledger and
     cleans up; the suite runs inside, in-process, with the real-account sizes, handed the guarded run."""
-    calls = safety.plan_calls_for(options.profile, options.selected_operations, read_only=options.read_only)
+    calls = guard.plan_calls_for(options)
 
     def suite(real) -> int:
         return run_suite(RunContext(options, real_run=real), gate)
 
-    return safety.run_aws(options, suite, plan_calls=calls)
+    return guard.run_aws(options, suite, plan_calls=calls)
 
 
 def cannot_load(options: RunOptions, gate: DriftGate, error: Exception) -> int:

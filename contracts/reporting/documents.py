@@ -85,7 +85,7 @@ def _property_value(value: Any) -> str:
 
 
 def real_account_markdown(real: dict | None) -> list[str]:
-    """Where an aws run went and what it left (contracts.guard.safety.RealAccountRun.summary())."""
+    """Where an aws run went and what it left (contracts.guard.RealAccountRun.summary())."""
     if not real:
         return []
     out = ["## Real account", "",

@@ -31,7 +31,7 @@ from contracts import cli
 from contracts import options
 from contracts.cli import run as runner
 
-from contracts.guard import safety
+from contracts import guard as safety
 from _real_account_support import (  # noqa: F401 - fixtures
     MEMBERS,
     PAYER,

@@ -17,7 +17,7 @@ from contracts.engine.targets import (
     parse_accounts,
     resolve_factory,
 )
-from contracts.guard import safety
+from contracts import guard as safety
 from contracts.guard.ledger import TAG_RUN
 from contracts.calls import Trace
 from contracts.engine.results import Results
