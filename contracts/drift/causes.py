@@ -53,12 +53,18 @@ class Cause:
         }
 
 
+# Changes about one member of a structure: the member's name is part of the edit (two members added to one
+# structure are two edits, even with the same reason). A retarget is not: "X replaced by Y" is one edit wherever.
+_MEMBER_KINDS = {"member-added", "member-removed", "required-added", "required-removed"}
+
+
 def cause_key(change) -> tuple:
     """Changes with equal keys come from one edit. Operation-level changes are scoped to their operation."""
     operation_level = change.section == "operation" or (change.section == "errors" and not change.in_error_member)
+    member = change.segments[-1] if change.kind in _MEMBER_KINDS and change.segments else None
     return (
-        change.operation if operation_level else None, change.shape, change.kind, change.severity, change.reason,
-        json.dumps([change.old, change.new], default=str, sort_keys=True), change.in_error_member,
+        change.operation if operation_level else None, change.shape, member, change.kind, change.severity,
+        change.reason, json.dumps([change.old, change.new], default=str, sort_keys=True), change.in_error_member,
     )
 
 

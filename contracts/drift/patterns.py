@@ -116,31 +116,30 @@ class PatternDecision:
                 "accepted_now": self.accepted_now, "samples": self.samples, "why_sampled": self.why_sampled}
 
     def describe(self) -> str:
-        """One clause, starting with the relation, for the changelog."""
-        refused = f"{_shown(self.refused_now)} was valid and is now refused" if self.refused_now is not None else ""
-        accepted = f"{_shown(self.accepted_now)} was refused and is now valid" if self.accepted_now is not None \
-            else ""
+        """"pattern <relation>: <how it was decided>; <witnesses>", for the changelog."""
         if self.relation == UNKNOWN:
-            return f"pattern changed; not compared ({self.why_sampled})"
+            return f"pattern changed: not compared ({self.why_sampled})"
+        found = [f"{_shown(self.refused_now)} was valid and is now refused"] if self.refused_now is not None else []
+        if self.accepted_now is not None:
+            found.append(f"{_shown(self.accepted_now)} was refused and is now valid")
         if self.exact:
-            proof = {
-                EQUIVALENT: "the same values before and after",
+            how = {
+                EQUIVALENT: "the same values are accepted before and after",
                 NARROWED: "the new pattern accepts a strict subset",
                 WIDENED: "the new pattern accepts a strict superset",
                 BOTH: "neither accepts a subset of the other",
-            }[self.relation]
-            found = "; ".join(part for part in (refused, accepted) if part)
-            return f"pattern {self.relation} (decided exactly: {proof})" + (f": {found}" if found else "")
-        missing = [what for what, witness in (("refused now", self.refused_now), ("accepted now", self.accepted_now))
-                   if witness is None]
-        unproven = (f"no value {' or '.join(missing)} found in {self.samples} samples each way, which is not a "
-                    f"proof ({self.why_sampled})")
-        found = "; ".join(part for part in (refused, accepted) if part)
-        return f"pattern {self.relation}: " + (f"{found}; {unproven}" if found else unproven)
+            }[self.relation] + " (decided exactly)"
+        else:
+            missing = " or ".join(what for what, witness in (("refused now", self.refused_now),
+                                                              ("accepted now", self.accepted_now)) if witness is None)
+            how = (f"no value {missing} found in up to {self.samples} samples each way, which is not a proof "
+                   f"(exact decision not possible: {self.why_sampled})")
+        headline = "changed" if self.relation == NO_DIFFERENCE_FOUND else self.relation
+        return f"pattern {headline}: " + "; ".join([how, *found] if self.exact else [*found, how])
 
 
 def _shown(value: str) -> str:
-    return repr(value)
+    return repr(value) + (" (the empty string)" if value == "" else "")
 
 
 @functools.lru_cache(maxsize=256)
