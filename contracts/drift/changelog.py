@@ -4,7 +4,9 @@
 
 then, per operation, the request-syntax delta (`{'ClientToken': 'string'}`, new enum values as a set
 `{'Status': {'NEW_VALUE'}}`) and every change with its severity and what it means. Knows nothing of how the diff
-is computed: it reads a DriftResult (contracts/drift.py) and botocore shapes.
+is computed: it reads a DriftResult (contracts/drift/gate.py), its causes (contracts/drift/causes.py) and
+botocore shapes. A change to a shared shape is told once under "Shared shapes"; error members and changes decided
+to have no effect on callers get their own short sections, so what callers meet stays in view.
 """
 
 from __future__ import annotations
@@ -102,26 +104,42 @@ def header(result) -> str:
 
 
 def markdown(result, date: str | None = None, heading_level: int = 1) -> str:
+    """The changelog: per operation what callers meet, then each shared shape's change once, then error
+    members, then what was decided to change nothing for callers."""
     date = date or datetime.datetime.now(datetime.timezone.utc).date().isoformat()
     h1, h2 = "#" * heading_level, "#" * (heading_level + 1)
-    counts = result.counts()
-    lines = [
-        f"{h1} {date} - {result.service_name} - {header(result)}",
-        "",
-        f"From {result.old.label} to {result.new.label}: "
-        + ", ".join(f"{n} {severity}" for severity, n in counts.items()) + ".",
-        "",
-    ]
+    causes = result.causes()
+    lines = [f"{h1} {date} - {result.service_name} - {header(result)}", "", _summary(result, causes), ""]
     if not result.changes:
         lines += ["No change of substance in the operations, their shapes or their errors.", ""]
-    by_operation: dict[str, list] = {}
-    for change in result.changes:
-        by_operation.setdefault(change.operation, []).append(change)
+    lines += _operation_sections(result, causes, h2)
+    lines += _shared_section(causes, h2)
+    lines += _listed_section(
+        [c for c in causes if c.in_error_member], f"{h2} Error members",
+        "What callers read from an error (its message and fields), not what they send or get back; "
+        "each change once, with the error members and the number of operations it reaches.")
+    lines += _listed_section(
+        [c for c in causes if not c.affects_callers and not c.in_error_member and c.kind != "documentation-changed"],
+        f"{h2} Without effect on callers", "Rewrites decided to accept and return exactly what they did before.")
+    return "\n".join(lines)
+
+
+def _summary(result, causes) -> str:
+    counts = {severity: 0 for severity in result.counts()}
+    for cause in causes:
+        counts[cause.severity] += 1
+    text = ", ".join(f"{n} {severity}" for severity, n in counts.items())
+    return (f"From {result.old.label} to {result.new.label}: {text}, each change of the model counted once "
+            f"({len(result.changes)} at members and operations; `--format json` lists them all).")
+
+
+def _operation_sections(result, causes, h2: str) -> list[str]:
+    lines = []
     sections = ([(name, "new") for name in result.new_operations]
                 + [(name, "updated") for name in result.updated_operations]
                 + [(name, "removed") for name in result.removed_operations])
     for name, status in sections:
-        changes = by_operation[name]
+        changes = [c for c in result.changes if c.operation == name]
         lines += [f"{h2} {name} ({status})", ""]
         if status == "new":
             shape = result.new_model.operation_model(name).input_shape
@@ -133,11 +151,110 @@ def markdown(result, date: str | None = None, heading_level: int = 1) -> str:
                 tree = delta(c for c in in_section if c.kind in kinds)
                 if tree:
                     lines += [f"{title} ({section})", "", "```python", render(tree), "```", ""]
-        for change in changes:
-            where = f" `{change.path}`" if change.path else ""
-            lines.append(f"- **{change.severity}** {change.section}{where}: {change.reason}")
+        for cause in causes:
+            mine = [c for c in cause.changes if c.operation == name and c.updates_operation]
+            if mine:
+                lines += _operation_bullet(cause, mine)
         lines.append("")
-    return "\n".join(lines)
+    return lines
+
+
+def _operation_bullet(cause, mine) -> list[str]:
+    where = _where(mine)
+    if len(cause.operations) > 1:  # told once under "Shared shapes"; here only what it is and where
+        return [f"- **{cause.severity}** {where}: {cause.shape} {cause.headline} (shared, see below)"]
+    return [f"- **{cause.severity}** {where}: {cause.reason}", *_details(cause)]
+
+
+def _shared_section(causes, h2: str) -> list[str]:
+    shared = [c for c in causes if len(c.operations) > 1 and not c.in_error_member
+              and (c.affects_callers or c.kind == "documentation-changed")]
+    if not shared:
+        return []
+    lines = [f"{h2} Shared shapes", "", "A change to a shape used in several operations, told once with where it reaches.", ""]
+    for shape in dict.fromkeys(c.shape for c in shared):
+        lines += [f"### {shape}", ""]
+        for cause in (c for c in shared if c.shape == shape):
+            lines += [f"- **{cause.severity}** {cause.reason}", *_details(cause),
+                      f"  Reaches {_reach(cause.changes)}."]
+        lines.append("")
+    return lines
+
+
+def _listed_section(causes, heading: str, intro: str) -> list[str]:
+    if not causes:
+        return []
+    lines = [heading, "", intro, ""]
+    for cause in causes:
+        count = len(cause.operations)
+        paths = _paths([c.path for c in cause.changes])
+        lines += [f"- **{cause.severity}** {cause.shape}: {cause.reason}", *_details(cause),
+                  f"  In {paths} ({count} operation{'' if count == 1 else 's'})."]
+    lines.append("")
+    return lines
+
+
+def _details(cause) -> list[str]:
+    """The two patterns of a pattern change, under its bullet."""
+    if cause.pattern is None:
+        return []
+    first = cause.first
+    return [f"  {_code(first.old) if first.old is not None else '(no pattern)'} -> "
+            f"{_code(first.new) if first.new is not None else '(no pattern)'}"]
+
+
+def _where(changes) -> str:
+    """'request `A`, `B`; response `C`' for the changes of one operation."""
+    parts = []
+    for section in dict.fromkeys(c.section for c in changes):
+        paths = [c.path for c in changes if c.section == section and c.path]
+        parts.append(f"{section} {_paths(paths)}" if paths else section)
+    return "; ".join(parts)
+
+
+def _reach(changes) -> str:
+    """'request `ResourceArn` in A, B, C': members grouped by the operations they are reached in."""
+    operations_at: dict[tuple, list[str]] = {}
+    for change in changes:
+        operations_at.setdefault((change.section, change.path), []).append(change.operation)
+    by_operations: dict[tuple, list[tuple]] = {}
+    for site, operations in operations_at.items():
+        by_operations.setdefault(tuple(dict.fromkeys(operations)), []).append(site)
+    parts = []
+    for operations, sites in by_operations.items():
+        parts.append(f"{_where_sites(sites)} in {', '.join(operations)}")
+    return "; ".join(parts)
+
+
+def _where_sites(sites) -> str:
+    parts = []
+    for section in dict.fromkeys(section for section, _ in sites):
+        paths = [path for s, path in sites if s == section and path]
+        parts.append(f"{section} {_paths(paths)}" if paths else section)
+    return "; ".join(parts)
+
+
+def _paths(paths) -> str:
+    """Paths as code, siblings folded: `Profiles[*].ReceiverAddress.{City, PostalCode}`."""
+    siblings: dict[str, list[str]] = {}
+    for path in dict.fromkeys(paths):
+        parent, dot, leaf = path.rpartition(".")
+        siblings.setdefault(parent if dot else path, []).append(leaf if dot else "")
+    out = []
+    for parent, leaves in siblings.items():
+        if leaves == [""]:
+            out.append(_code(parent))
+        elif len(leaves) == 1:
+            out.append(_code(f"{parent}.{leaves[0]}"))
+        else:
+            out.append(_code(f"{parent}.{{{', '.join(leaves)}}}"))
+    return ", ".join(out)
+
+
+def _code(text) -> str:
+    text = str(text)
+    fence = "``" if "`" in text else "`"
+    return f"{fence}{text}{fence}" if fence == "`" else f"{fence} {text} {fence}"
 
 
 def gate_markdown(failures) -> str:

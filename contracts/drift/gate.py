@@ -25,13 +25,18 @@ For the main job (`invoicing-contracts run`):
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 import sys
 from dataclasses import dataclass, field
 
 from botocore.model import Shape, ServiceModel
 
+from strategies import string_bounds
+
 from contracts.drift import changelog
+from contracts.drift.causes import Cause, group_causes
+from contracts.drift.patterns import EQUIVALENT, Language, PatternDecision, decide
 from contracts.drift.sources import LoadedModel, Unreachable, load_model
 from contracts.exit_codes import ExitCode
 
@@ -63,10 +68,24 @@ class Change:
     new: object = None
     syntax: str | None = field(default=None, compare=False)
     segments: tuple = field(default=(), compare=False, repr=False)
+    shape: str = field(default="", compare=False)  # where the change lies: "TagrisArn", "Old -> New" when retargeted
+    pattern: PatternDecision | None = field(default=None, compare=False)  # for pattern changes
+    affects_callers: bool = field(default=True, compare=False)  # False: decided to change nothing callers see
 
     @property
     def documentation_only(self) -> bool:
         return self.kind == "documentation-changed"
+
+    @property
+    def in_error_member(self) -> bool:
+        """Inside an error shape's members (what callers read from an error), not the declared error itself."""
+        return self.section == "errors" and len(self.segments) > 1
+
+    @property
+    def updates_operation(self) -> bool:
+        """Counts toward "N updated api methods": callers see it in the operation, its request or response, or
+        its declared errors (documentation too, when diffed with docs); error members are summarised apart."""
+        return not self.in_error_member and (self.affects_callers or self.documentation_only)
 
     @property
     def where(self) -> str:
@@ -76,6 +95,8 @@ class Change:
         return {
             "operation": self.operation, "section": self.section, "path": self.path, "kind": self.kind,
             "severity": self.severity, "reason": self.reason, "old": _jsonable(self.old), "new": _jsonable(self.new),
+            "shape": self.shape, "affects_callers": self.affects_callers,
+            **({"pattern": self.pattern.to_dict()} if self.pattern else {}),
         }
 
 
@@ -113,12 +134,17 @@ class DriftResult:
 
     @property
     def updated_operations(self) -> list[str]:
-        """Operations in both models with at least one change (documentation counts only when diffed with docs)."""
+        """Operations in both models whose request, response, traits or declared errors changed for callers, as
+        the AWS changelog counts them (documentation counts only when diffed with docs)."""
         skip = set(self.new_operations) | set(self.removed_operations)
-        return list(dict.fromkeys(c.operation for c in self.changes if c.operation not in skip))
+        return list(dict.fromkeys(c.operation for c in self.changes if c.operation not in skip and c.updates_operation))
 
     def counts(self) -> dict[str, int]:
+        """Per change (one per member and operation); `causes()` counts each model edit once."""
         return {severity: sum(c.severity == severity for c in self.changes) for severity in SEVERITIES}
+
+    def causes(self) -> list[Cause]:
+        return group_causes(self.changes)
 
     def at_least(self, severity: str) -> list[Change]:
         rank = SEVERITIES.index(severity)
@@ -172,6 +198,7 @@ class DriftResult:
             "removed_operations": self.removed_operations,
             "counts": self.counts(),
             "changes": [c.to_dict() for c in self.changes],
+            "causes": [cause.to_dict() for cause in self.causes()],
         }
 
 
@@ -214,9 +241,14 @@ class _Differ:
                 self._operation_changed(name)
         return self.changes
 
-    def _add(self, operation, section, segments, kind, severity, reason, old=None, new=None, syntax=None):
+    def _add(self, operation, section, segments, kind, severity, reason, old=None, new=None, syntax=None, *,
+             shape="", pattern=None, affects_callers=True):
         self.changes.append(Change(operation, section, _path(segments), kind, severity, reason, old, new, syntax,
-                                   tuple(segments)))
+                                   tuple(segments), shape, pattern, affects_callers))
+
+    def _adder(self, shape: str):
+        """`_add` for changes found in one shape, so that they group by the shape they lie in."""
+        return functools.partial(self._add, shape=shape)
 
     # -- operations ------------------------------------------------------------------------------------------
 
@@ -242,7 +274,8 @@ class _Differ:
                           f"operation attribute {key!r} changed; check how the SDK calls it", old_raw.get(key),
                           new_raw.get(key))
         if old_raw.get("documentation", "") != new_raw.get("documentation", ""):
-            self._add(name, "operation", (), "documentation-changed", NOTE, "operation documentation changed")
+            self._add(name, "operation", (), "documentation-changed", NOTE, "operation documentation changed",
+                      affects_callers=False)
         for section, old_shape, new_shape in (("request", old_op.input_shape, new_op.input_shape),
                                               ("response", old_op.output_shape, new_op.output_shape)):
             self._shape(name, section, (), old_shape, new_shape, ())
@@ -301,27 +334,28 @@ class _Differ:
         if segments and old.name != new.name and old is not _EMPTY and new is not _EMPTY:
             start = len(self.changes)
             self._shape_body(op, section, segments, old, new, stack, inbound)
-            substantive = [c for c in self.changes[start:] if not c.documentation_only]
+            substantive = [c for c in self.changes[start:] if c.affects_callers]
             retarget = Change(
                 op, section, _path(segments), "member-retargeted", WARNING if substantive else NOTE,
                 f"now targets {new.name} instead of {old.name}: "
                 + (f"{len(substantive)} difference(s) between them are listed at this path"
                    if substantive else "the two shapes are equivalent, no effect on callers"),
-                old.name, new.name, None, tuple(segments))
+                old.name, new.name, None, tuple(segments), _label(old, new), affects_callers=bool(substantive))
             self.changes.insert(start, retarget)
             return
         self._shape_body(op, section, segments, old, new, stack, inbound)
 
     def _shape_body(self, op, section, segments, old: Shape, new: Shape, stack, inbound: bool) -> None:
+        add = self._adder(_label(old, new))
         if old.type_name != new.type_name:
-            self._add(op, section, segments, "type-changed", BREAKING,
+            add(op, section, segments, "type-changed", BREAKING,
                       f"type changed from {old.type_name} to {new.type_name}: values of the old type no longer "
                       f"{'validate' if inbound else 'parse the same'}", old.type_name, new.type_name)
             return
         self._traits(op, section, segments, old, new, inbound)
         self._constraints(op, section, segments, old, new, inbound)
         if (old.documentation or "") != (new.documentation or "") and segments:
-            self._add(op, section, segments, "documentation-changed", NOTE, "documentation changed")
+            add(op, section, segments, "documentation-changed", NOTE, "documentation changed", affects_callers=False)
         key = (old.name, new.name)
         if key in stack:  # recursive shapes: compared once on this path
             return
@@ -335,27 +369,28 @@ class _Differ:
             self._shape(op, section, segments + ('["*"]',), old.value, new.value, stack)
 
     def _structure(self, op, section, segments, old: Shape, new: Shape, stack, inbound: bool) -> None:
+        add = self._adder(_label(old, new))
         old_members, new_members = old.members, new.members
         old_required = set(old.metadata.get("required", []))
         new_required = set(new.metadata.get("required", []))
         for name, member in new_members.items():
             at = segments + (name,)
             if name not in old_members:
-                self._member_added(op, section, at, member, name in new_required, inbound)
+                self._member_added(add, op, section, at, member, name in new_required, inbound)
                 continue
             if name in new_required and name not in old_required:
                 if inbound:
-                    self._add(op, section, at, "required-added", BREAKING,
+                    add(op, section, at, "required-added", BREAKING,
                               "now required: callers that omit it fail validation", False, True)
                 else:
-                    self._add(op, section, at, "required-added", NOTE, "now always present in the response",
+                    add(op, section, at, "required-added", NOTE, "now always present in the response",
                               False, True)
             elif name in old_required and name not in new_required:
                 if inbound:
-                    self._add(op, section, at, "required-removed", NOTE, "now optional: callers may omit it",
+                    add(op, section, at, "required-removed", NOTE, "now optional: callers may omit it",
                               True, False)
                 else:
-                    self._add(op, section, at, "required-removed", DANGEROUS,
+                    add(op, section, at, "required-removed", DANGEROUS,
                               "no longer guaranteed in the response: callers that read it must handle its absence",
                               True, False)
             self._shape(op, section, at, old_members[name], member, stack)
@@ -368,45 +403,46 @@ class _Differ:
                                    "deduplicated and the contract's replay properties cannot run")
                 else:
                     reason = "removed: callers that read it get nothing"
-                self._add(op, section, segments + (name,), "member-removed", BREAKING, reason,
+                add(op, section, segments + (name,), "member-removed", BREAKING, reason,
                           member.name, None, changelog.syntax(member))
 
-    def _member_added(self, op, section, at, member: Shape, required: bool, inbound: bool) -> None:
+    def _member_added(self, add, op, section, at, member: Shape, required: bool, inbound: bool) -> None:
         syntax = changelog.syntax(member)
         if inbound and required:
-            self._add(op, section, at, "member-added", BREAKING,
+            add(op, section, at, "member-added", BREAKING,
                       "added as a required member: existing callers that do not send it fail validation",
                       None, member.name, syntax)
         elif inbound and member.metadata.get("idempotencyToken"):
-            self._add(op, section, at, "member-added", WARNING,
+            add(op, section, at, "member-added", WARNING,
                       "added, optional, with the idempotencyToken trait: non-breaking for callers (the SDK fills "
                       "a fresh token when it is omitted), but it changes the contract: the same token with the "
                       "same payload must have one effect, with a different payload it must be refused, and the "
                       "operation needs a contract entry", None, member.name, syntax)
         elif inbound:
-            self._add(op, section, at, "member-added", NOTE, "added, optional: existing callers unaffected",
+            add(op, section, at, "member-added", NOTE, "added, optional: existing callers unaffected",
                       None, member.name, syntax)
         else:
-            self._add(op, section, at, "member-added", NOTE, "added to the response: callers may read it",
+            add(op, section, at, "member-added", NOTE, "added to the response: callers may read it",
                       None, member.name, syntax)
 
     def _traits(self, op, section, segments, old: Shape, new: Shape, inbound: bool) -> None:
+        add = self._adder(_label(old, new))
         was, now = bool(old.metadata.get("sensitive")), bool(new.metadata.get("sensitive"))
         if was and not now:
-            self._add(op, section, segments, "trait-removed", DANGEROUS,
+            add(op, section, segments, "trait-removed", DANGEROUS,
                       "no longer sensitive: SDK logs and this project's reports stop redacting its values; make "
                       "sure they are not secrets before anything prints them", "sensitive", None)
         elif now and not was:
-            self._add(op, section, segments, "trait-added", NOTE,
+            add(op, section, segments, "trait-added", NOTE,
                       "now sensitive: reports and logs redact its values", None, "sensitive")
         was, now = bool(old.metadata.get("idempotencyToken")), bool(new.metadata.get("idempotencyToken"))
         if was and not now:
-            self._add(op, section, segments, "trait-removed", BREAKING,
+            add(op, section, segments, "trait-removed", BREAKING,
                       "no longer an idempotency token: the SDK stops filling it and the service need not "
                       "deduplicate retries (smithy-diff: removing @idempotencyToken is breaking); the contract's "
                       "replay and conflict properties lose their token", "idempotencyToken", None)
         elif now and not was:
-            self._add(op, section, segments, "trait-added", WARNING,
+            add(op, section, segments, "trait-added", WARNING,
                       "now an idempotency token: the SDK fills it when omitted; the contract must check replay "
                       "and conflict for this operation", None, "idempotencyToken")
         for attrs, what in ((old.metadata, new.metadata), "metadata"), ((old.serialization, new.serialization),
@@ -414,11 +450,12 @@ class _Differ:
             before, after = attrs
             for key in sorted((set(before) | set(after)) - _METADATA_HANDLED):
                 if before.get(key) != after.get(key):
-                    self._add(op, section, segments, "trait-changed", WARNING,
+                    add(op, section, segments, "trait-changed", WARNING,
                               f"{what} {key!r} changed: the wire form or error handling may differ",
                               before.get(key), after.get(key))
 
     def _constraints(self, op, section, segments, old: Shape, new: Shape, inbound: bool) -> None:
+        add = self._adder(_label(old, new))
         before, after = old.metadata, new.metadata
         unit = "items" if new.type_name in ("list", "map") else (
             "characters" if new.type_name == "string" else ("bytes" if new.type_name == "blob" else ""))
@@ -442,22 +479,23 @@ class _Differ:
                 severity = NOTE if tighter else WARNING
                 reason = (f"{what}: responses stay within what callers saw before" if tighter
                           else f"{what}: responses may carry values callers have not seen")
-            self._add(op, section, segments, "constraint-changed", severity, reason, a, b)
-        a, b = before.get("pattern"), after.get("pattern")
-        if a != b:
-            if inbound:
-                severity = NOTE if b is None else DANGEROUS
-                reason = ("pattern removed: accepts more values" if b is None else
-                          "pattern added: values that do not match are now refused" if a is None else
-                          "pattern changed: some values valid before may be refused now")
-            else:
-                severity = NOTE if a is None else WARNING
-                reason = ("pattern added to the response" if a is None else
-                          "pattern changed or removed: responses may carry values of a new form")
-            self._add(op, section, segments, "constraint-changed", severity, reason, a, b)
-        self._enum(op, section, segments, before.get("enum"), after.get("enum"), inbound)
+            add(op, section, segments, "constraint-changed", severity, reason, a, b)
+        if before.get("pattern") != after.get("pattern"):
+            self._pattern(add, op, section, segments, old, new, inbound)
+        self._enum(add, op, section, segments, before.get("enum"), after.get("enum"), inbound)
 
-    def _enum(self, op, section, segments, old: list | None, new: list | None, inbound: bool) -> None:
+    def _pattern(self, add, op, section, segments, old: Shape, new: Shape, inbound: bool) -> None:
+        """Which values the pattern (with the length bounds) accepts before and after, decided with witnesses."""
+        decision = decide(_language(old), _language(new))
+        severity = _pattern_severity(decision, inbound)
+        reason = decision.describe()
+        if not inbound and decision.accepted_now is not None:
+            reason += "; responses may carry such values"
+        add(op, section, segments, "constraint-changed", severity, reason, old.metadata.get("pattern"),
+            new.metadata.get("pattern"), pattern=decision,
+            affects_callers=not (decision.exact and decision.relation == EQUIVALENT))
+
+    def _enum(self, add, op, section, segments, old: list | None, new: list | None, inbound: bool) -> None:
         if old == new:
             return
         if old is None or new is None:
@@ -467,12 +505,12 @@ class _Differ:
                       "enum removed: responses may carry any string" if loosened else
                       "enum added: only the listed values are accepted now" if inbound else
                       "enum added to the response")
-            self._add(op, section, segments, "enum-changed", severity, reason, old, new)
+            add(op, section, segments, "enum-changed", severity, reason, old, new)
             return
         removed = [v for v in old if v not in new]
         added = [v for v in new if v not in old]
         if removed:
-            self._add(op, section, segments, "enum-values-removed", BREAKING if inbound else DANGEROUS,
+            add(op, section, segments, "enum-values-removed", BREAKING if inbound else DANGEROUS,
                       f"values {_quoted(removed)} removed: "
                       + ("callers that send them are refused" if inbound
                          else "callers that handle them keep dead branches, and old stored values may no longer parse"),
@@ -484,19 +522,19 @@ class _Differ:
         inserted = [v for v in added if new.index(v) < last_kept]
         appended = [v for v in added if v not in inserted]
         if inserted:
-            self._add(op, section, segments, "enum-values-inserted", DANGEROUS,
+            add(op, section, segments, "enum-values-inserted", DANGEROUS,
                       f"values {_quoted(inserted)} inserted before the end of the existing values: botocore compares "
                       f"strings so Python callers are unaffected, but generated clients that rely on ordinals shift "
                       f"(smithy-diff: breaking); "
                       + ("callers may send them" if inbound else "callers that switch on the value meet new values"),
                       None, inserted, "{" + ", ".join(repr(v) for v in inserted) + "}")
         if appended:
-            self._add(op, section, segments, "enum-values-added", NOTE if inbound else WARNING,
+            add(op, section, segments, "enum-values-added", NOTE if inbound else WARNING,
                       f"values {_quoted(appended)} appended: "
                       + ("callers may send them" if inbound else "callers that switch on the value meet new values"),
                       None, appended, "{" + ", ".join(repr(v) for v in appended) + "}")
         if not removed and not added and old != new:
-            self._add(op, section, segments, "enum-reordered", NOTE, "enum values reordered", old, new)
+            add(op, section, segments, "enum-reordered", NOTE, "enum values reordered", old, new)
 
 
 class _EmptyStructure:
@@ -511,6 +549,25 @@ class _EmptyStructure:
 
 
 _EMPTY = _EmptyStructure()
+
+
+def _language(shape: Shape) -> Language:
+    return Language(shape.metadata.get("pattern"), *string_bounds(shape), where=shape.name)
+
+
+def _pattern_severity(decision: PatternDecision, inbound: bool) -> str:
+    """A checked witness decides: a value refused now breaks requests, a value accepted now warns readers of
+    responses. Where a direction is only sampled, one step lower: possible, not shown."""
+    if not decision.compared:
+        return DANGEROUS if inbound else WARNING
+    if inbound:
+        return BREAKING if decision.refused_now is not None else (NOTE if decision.exact else DANGEROUS)
+    return WARNING if decision.accepted_now is not None else NOTE
+
+
+def _label(old: Shape, new: Shape) -> str:
+    return new.name if old.name == new.name or old is _EMPTY else (old.name if new is _EMPTY else
+                                                                     f"{old.name} -> {new.name}")
 
 
 def _path(segments) -> str:

@@ -17,6 +17,7 @@ import botocore
 import pytest
 
 import contracts.cli as cli
+from strategies import compiled
 from contracts.drift import gate as drift
 from contracts.exit_codes import UsageError
 from contracts.drift.gate import check_drift, diff_models
@@ -118,10 +119,16 @@ def test_member_retargeted_lists_the_differences_at_its_path(snapshot, model):
         ("CreateInvoiceUnit", "request", "Name", "member-retargeted", "warning"),
         ("CreateInvoiceUnit", "request", "Name", "constraint-changed", "note"),  # min 1 -> 0
         ("CreateInvoiceUnit", "request", "Name", "constraint-changed", "note"),  # max 50 -> 1024
-        ("CreateInvoiceUnit", "request", "Name", "constraint-changed", "dangerous"),  # pattern changed
+        ("CreateInvoiceUnit", "request", "Name", "constraint-changed", "note"),  # pattern: proven widening
     ]
     retarget = result.changes[0]
     assert (retarget.old, retarget.new) == ("InvoiceUnitName", "BasicString")
+    decision = result.changes[3].pattern
+    assert (decision.relation, decision.exact, decision.refused_now) == ("widened", True, None)
+    # the witness, checked here independently: outside InvoiceUnitName (1..50), inside BasicString (0..1024)
+    witness = decision.accepted_now
+    assert not (1 <= len(witness) <= 50 and compiled(snapshot["shapes"]["InvoiceUnitName"]["pattern"]).fullmatch(witness))
+    assert len(witness) <= 1024 and compiled(snapshot["shapes"]["BasicString"]["pattern"]).fullmatch(witness)
 
 
 def test_member_retargeted_to_an_equivalent_shape_is_a_note(snapshot, model):
