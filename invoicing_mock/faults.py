@@ -12,7 +12,7 @@ A fault injector is a `Faults` subclass passed as `InvoicingBackend(faults=...)`
   request is refused with no effect and, being refused before the token check, leaves its token unused), or
   sleep to add latency;
 - in `during` (a request with a token: after it claimed the token, before it executes; no lock held): sleep, so
-  duplicates sent meanwhile meet the in-flight marker (IDEMPOTENCY.md property 8);
+  duplicates sent meanwhile meet the in-flight marker (docs/idempotency.md property 8);
 - in `after`: raise `DropResponse()` so the effect stays committed but the client never gets the answer (the
   in-process transport raises botocore's ConnectionClosedError, or ReadTimeoutError when the drop hangs, which
   the SDK retries; the HTTP server closes the connection, after hanging when asked), raise an error response

@@ -1,11 +1,11 @@
-"""The record of used idempotency tokens (../shared/IDEMPOTENCY.md).
+"""The record of used idempotency tokens (docs/idempotency.md).
 
 A token is scoped by (account, operation): the same string on another operation or from another account is a
 different token. The first successful result is stored with the request's fingerprint; a later request with the
 token replays it when the fingerprint matches and is refused when it does not. Entries older than the window
 (default 24 hours, on the backend's injectable clock) are forgotten.
 
-It also keeps the in-flight markers (IDEMPOTENCY.md property 8): a request that passed the look-up claims its
+It also keeps the in-flight markers (docs/idempotency.md property 8): a request that passed the look-up claims its
 token until its result is recorded (or it failed), and a duplicate arriving meanwhile is refused instead of
 executing a second time or waiting.
 

@@ -13,7 +13,7 @@ from invoicing_mock.models import InvoicingBackend
 
 class RetryExecutesTwice(InvoicingBackend):
     """A retried request executes twice: the token is stored only once the response has been sent, so when the
-    response is lost (IDEMPOTENCY.md property 7) the record is lost with it, and the SDK's retry, carrying the
+    response is lost (docs/idempotency.md property 7) the record is lost with it, and the SDK's retry, carrying the
     same token, runs the request again: a second resource, a second Version increment, or a refusal of the
     retry (the name is taken, the resource is gone)."""
 
@@ -32,7 +32,7 @@ class RetryExecutesTwice(InvoicingBackend):
 class RacyTokenCheck(InvoicingBackend):
     """The token check is not atomic with the store: the look-up and the record are separate steps with nothing
     held between them (no in-flight marker), so concurrent requests with one token all pass the check before
-    the first one stores it, and each executes (IDEMPOTENCY.md property 8)."""
+    the first one stores it, and each executes (docs/idempotency.md property 8)."""
 
     def claim_token(self, call, member, token, digest):
         return None

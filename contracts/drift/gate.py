@@ -313,7 +313,7 @@ class _Differ:
                 if has_token and error == "ConflictException":
                     severity = DANGEROUS
                     reason = ("no longer declared: the token-conflict contract falls back to ValidationException "
-                              "for this operation (see IDEMPOTENCY.md); review its contract entry")
+                              "for this operation (see docs/idempotency.md); review its contract entry")
                 self._add(name, "errors", (error,), "error-removed", severity, reason, error, None)
         for error in new_errors:
             if error in old_errors:

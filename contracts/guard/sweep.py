@@ -143,7 +143,7 @@ def _tags(client, arn: str) -> dict[str, str] | None:
 
 
 def delete_token(run_id: str, arn: str) -> str:
-    """The same for every sweep of this resource: a retried delete is a replay (IDEMPOTENCY.md property 5)."""
+    """The same for every sweep of this resource: a retried delete is a replay (docs/idempotency.md property 5)."""
     return "sweep-" + hashlib.sha256(f"{run_id} {arn}".encode()).hexdigest()[:40]
 
 

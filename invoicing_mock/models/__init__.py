@@ -12,7 +12,7 @@ Each module's docstring states its rules and where they come from; each method's
     tags.py                 TagsMixin: tags on any live resource
     invoices.py             InvoicesMixin: read-only synthetic data (profiles, invoice summaries, PDFs, portals)
 
-Idempotency: ../shared/IDEMPOTENCY.md and the docstring of `invoicing_mock.models.base`.
+Idempotency: docs/idempotency.md and the docstring of `invoicing_mock.models.base`.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ The request path, `BackendBase.handle(call)`:
 
 so the token is stored together with its effect, and of several requests with one token exactly one executes:
 the others get its stored result when they arrive after it finished, and the operation's conflict error while it
-still runs (IDEMPOTENCY.md property 8). Only successes are recorded: a request refused by validation or by a
+still runs (docs/idempotency.md property 8). Only successes are recorded: a request refused by validation or by a
 service rule leaves its token unused, as does a fault raised in `faults.before`.
 
 Public hooks: the steps above are methods the backend itself calls, so a variant (`invoicing_mock.mutants`,

@@ -1,4 +1,4 @@
-"""Idempotency tokens (../shared/IDEMPOTENCY.md), property by property, with explicit ClientTokens."""
+"""Idempotency tokens (docs/idempotency.md), property by property, with explicit ClientTokens."""
 
 from __future__ import annotations
 
@@ -243,7 +243,7 @@ class SlowCreate(InvoicingBackend):
 
 @pytest.mark.parametrize("transport", ["in-process", "http"])
 def test_concurrent_requests_with_one_token_execute_once(transport):
-    """IDEMPOTENCY.md property 8: one executes; duplicates arriving while it runs are refused as in flight
+    """docs/idempotency.md property 8: one executes; duplicates arriving while it runs are refused as in flight
     (CreateInvoiceUnit declares no ConflictException: ValidationException naming the token); any arriving
     after it finished get its result."""
     backend = SlowCreate(clock=ManualClock())
