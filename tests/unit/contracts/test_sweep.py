@@ -451,8 +451,5 @@ def test_guarded_runs_killed_at_random_points_are_swept_clean(tmp_path, emulator
     kill_runs_then_sweep(tmp_path, emulator_process, _guarded_run, kill_points(KILLS, random.Random(11)))
 
 
-# The whole `run --target aws` needs contracts/cli/run.py and contracts/engine/targets.py to hand the run to the
-# suite (the lead's branch). Strict: once they do, this passes, and the marker must go.
-@pytest.mark.xfail(strict=True, reason="until `run` passes guard.run_aws's RealAccountRun to the engine (issue 11)")
 def test_real_runs_killed_at_random_points_are_swept_clean(tmp_path, emulator_process):
     kill_runs_then_sweep(tmp_path, emulator_process, _real_run, kill_points(KILLS, random.Random(11)))
