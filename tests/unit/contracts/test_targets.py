@@ -32,7 +32,7 @@ from _real_account_support import (  # noqa: F401 - fixtures
     aws_test_environment,
     emulator,
     raw_client,
-    run_args,
+    run_options,
     snapshot,
     unit_params,
 )
@@ -171,7 +171,7 @@ def real_run(tmp_path, emulator):
     from moto import mock_aws
 
     url, _backend, log = emulator
-    args = run_args(tmp_path, url=url)
+    args = run_options(tmp_path, url=url)
     with mock_aws():
         clearance = safety.clear(args, environ={safety.OPT_IN_ENV: "1"})
     real = safety.RealAccountRun.start(args, clearance)
