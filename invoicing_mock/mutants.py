@@ -7,7 +7,7 @@ one of its public hooks (`validate`, `execute`, `lookup_token`, `replay`, `answe
 method, and reading state only through public methods. Use one as a backend:
 
     invoicing-contracts run --mock-backend invoicing_mock.mutants:TokenIgnored
-    pytest tests/contract --mock-backend invoicing_mock.mutants:PutKeepsVersion
+    pytest --pyargs contracts.suite --mock-backend invoicing_mock.mutants:PutKeepsVersion
 
 `CATALOGUE` maps each variant's name to a `Variant`: the class, the fault in the words of the issue that asked
 for it, and the property of the suite expected to catch it (`contracts.checks.PROPERTIES`; what actually caught

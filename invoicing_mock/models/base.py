@@ -53,11 +53,7 @@ from botocore import xform_name
 from contracts import validate_request
 from invoicing_mock.call import Call
 from invoicing_mock.clock import Clock, OffsetClock, SystemClock
-from invoicing_mock.exceptions import (
-    AccessDeniedException,
-    ConflictException,
-    ValidationException,
-)
+from invoicing_mock.exceptions import AccessDeniedException, ConflictException, ValidationException
 from invoicing_mock.faults import Faults
 from invoicing_mock.idempotency import DEFAULT_WINDOW_SECONDS, Recorded, TokenRecord, fingerprint
 from invoicing_mock.organization import DEFAULT_ORGANIZATION, Directory, Organization
