@@ -2,8 +2,10 @@
 
 `invoicing-contracts diff OLD NEW` compares the shapes reachable from each operation's input, output and errors
 (not the JSON text) and classifies every change the way smithy-diff does: breaking, dangerous, warning, note,
-each with its reason. OLD and NEW are model files, botocore data directories, `botocore==X.Y.Z`, `installed` or
-`snapshot` (see contracts/model_sources.py). Exit code: 0 nothing at or above --fail-on (default: breaking),
+each with its reason. A changed pattern is decided by comparing the languages (contracts/drift/patterns.py):
+narrowed, widened, both or equivalent, with checked witnesses. Changes are grouped by cause (one edit of a shared
+shape, contracts/drift/causes.py) for the changelog. OLD and NEW are model files, botocore data directories,
+`botocore==X.Y.Z`, `installed` or `snapshot` (see contracts/drift/sources.py). docs/drift.md explains the output. Exit code: 0 nothing at or above --fail-on (default: breaking),
 1 a breaking change or a gate failure, 2 usage, 3 the package index was unreachable for botocore==X.Y.Z.
 
 For the main job (`invoicing-contracts run`):
@@ -11,7 +13,9 @@ For the main job (`invoicing-contracts run`):
     check_drift(installed_model=None, *, snapshot="snapshot", docs=False) -> DriftResult
         Compares the snapshot the contracts were written against (contracts/invoicing-model.json.gz, botocore
         1.44.8) with `installed_model` (None: the installed botocore's model; or any source load_model takes).
-    DriftResult.changes            list[Change] (.operation .section .path .kind .severity .reason .old .new)
+    DriftResult.changes            list[Change] (.operation .section .path .kind .severity .reason .old .new
+                                   .shape .pattern .affects_callers)
+    DriftResult.causes() -> list[Cause]   the changes grouped by the model edit they come from
     DriftResult.markdown(date=None, heading_level=1) -> str   the changelog, AWS API changelog style
     DriftResult.to_json() -> dict
     DriftResult.gate_failures(contract_token_operations=None) -> list[GateFailure] (.operation .reason; str())
