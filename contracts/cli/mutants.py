@@ -43,7 +43,6 @@ DEFAULT_REPORT_DIR = "reports/mutants"
 PROBE_ENV = "INVOICING_MUTANTS_PROBE"
 SHRINK_ENV = "INVOICING_MUTANTS_SHRINK_SECONDS"
 DEFAULT_SHRINK_SECONDS = 10
-ROOT = Path(__file__).resolve().parent.parent
 
 
 # ------------------------------------------------------------------------------------------------------ the CLI
@@ -130,8 +129,8 @@ class Run:
     detail: str = ""
 
     def command(self, profile: str) -> list[str]:
-        # As the console script does (`python -m contracts.cli` would load cli.py twice, as __main__ too).
-        return [sys.executable, "-c", "import sys; from contracts.cli import main; sys.exit(main())", "run",
+        # The installed package of this interpreter, wherever the project's files are.
+        return [sys.executable, "-m", "contracts.cli", "run",
                 "--mock-backend", self.spec, "--profile", profile,
                 "--seed", str(self.seed), "--example-db", "none", "--report-dir", self.report_dir, "--quiet"]
 
@@ -152,14 +151,13 @@ def execute(run: Run, profile: str, *, timeout: float, shrink_seconds: int | Non
     env.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     env.pop("AWS_ENDPOINT_URL_INVOICING", None)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     addopts = ["-p", "contracts.cli.mutants"] + (["-x"] if run.stop_at_first else [])
     env["PYTEST_ADDOPTS"] = " ".join(filter(None, [env.get("PYTEST_ADDOPTS"), *addopts]))
     if shrink_seconds is not None:
         env[SHRINK_ENV] = str(shrink_seconds)
     started = time.monotonic()
     with open(out / "console.log", "w") as console:
-        child = subprocess.Popen(run.command(profile), cwd=ROOT, env=env, stdout=console, stderr=subprocess.STDOUT)
+        child = subprocess.Popen(run.command(profile), cwd=out, env=env, stdout=console, stderr=subprocess.STDOUT)
         if processes is not None:
             processes[child.pid] = child
         try:
@@ -320,7 +318,7 @@ def main(args: argparse.Namespace) -> int:
             print(f"{variant.name:<32} {variant.fault}  [{variant.expected}]")
         return ExitCode.OK
     seed = args.seed if args.seed is not None else secrets.randbelow(2 ** 31)
-    report_dir = Path(args.report_dir).resolve()  # children run in the project root
+    report_dir = Path(args.report_dir).resolve()  # children run in their own report folders
     if args.false_alarms is not None:
         return false_alarms(args, seed, report_dir)
     variants = chosen_variants(args.variants)
