@@ -20,6 +20,7 @@ from strategies._model import UnknownName, botocore_session, operation_model, se
 from strategies._mutations import Mutation
 from strategies._patterns import Contradiction, PatternStrings
 from strategies._regex import UntranslatablePattern, anchored, compiled, translate
+from strategies._regex import _complement as complement_ranges, _merge as merge_ranges
 from strategies._violations import AmbiguousRequest, InvalidRequest, Site, Violation
 from strategies.hints import Hints
 
@@ -32,7 +33,7 @@ __all__ = [
     "is_sensitive", "INT_BOUNDS",
     # patterns and bounds (validators and schemas read constraints the same way the strategies do)
     "translate", "compiled", "anchored", "pattern_strings", "PatternStrings", "shape_kind", "string_bounds",
-    "describe", "quote_path_key",
+    "describe", "quote_path_key", "merge_ranges", "complement_ranges",
     # errors
     "UnknownName", "UntranslatablePattern", "Contradiction",
 ]

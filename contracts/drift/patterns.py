@@ -28,7 +28,7 @@ from re import _parser as sre_parse
 from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis.errors import NoSuchExample, Unsatisfiable
 
-from strategies import Contradiction, PatternStrings, UntranslatablePattern, translate
+from strategies import Contradiction, PatternStrings, UntranslatablePattern, complement_ranges, merge_ranges, translate
 
 SAMPLES = 200  # values drawn from each language per direction
 ANY_TEXT = r"[\x00-\U0010ffff]*"  # the language of a string without a pattern
@@ -382,7 +382,7 @@ class _EdgeGate:
         if self.leading and state != "start":
             return ((0, MAX_CODE_POINT, state),)  # decided by the first character; the rest is free
         inside = [(lo, hi, "in") for lo, hi in self.chars]
-        outside = [(lo, hi, "out") for lo, hi in _complement(self.chars)]
+        outside = [(lo, hi, "out") for lo, hi in complement_ranges(self.chars)]
         return tuple(sorted(inside + outside))
 
 
@@ -520,9 +520,9 @@ def _char_ranges(node, dotall: bool) -> tuple:
     if op is sre.LITERAL:
         return ((av, av),)
     if op is sre.NOT_LITERAL:
-        return _complement(((av, av),))
+        return complement_ranges(((av, av),))
     if op is sre.ANY:  # translated patterns spell Java's `.` as a class; a bare `.` is Python's
-        return ((0, MAX_CODE_POINT),) if dotall else _complement(((0x0A, 0x0A),))
+        return ((0, MAX_CODE_POINT),) if dotall else complement_ranges(((0x0A, 0x0A),))
     if op is sre.IN:
         return _class_ranges(av)
     raise Undecidable(f"{str(op).lower()} where one character was expected")
@@ -539,26 +539,5 @@ def _class_ranges(items) -> tuple:
             pairs.append(tuple(av))
         else:  # CATEGORY: Python's own \d \w \s (Unicode-wide); translated patterns never contain them
             raise Undecidable(f"the class item {str(op).lower()}")
-    ranges = _merge(pairs)
-    return _complement(ranges) if negate else ranges
-
-
-def _merge(pairs) -> tuple:
-    out: list[list[int]] = []
-    for lo, hi in sorted(pairs):
-        if out and lo <= out[-1][1] + 1:
-            out[-1][1] = max(out[-1][1], hi)
-        else:
-            out.append([lo, hi])
-    return tuple((lo, hi) for lo, hi in out)
-
-
-def _complement(ranges) -> tuple:
-    out, start = [], 0
-    for lo, hi in ranges:
-        if lo > start:
-            out.append((start, lo - 1))
-        start = hi + 1
-    if start <= MAX_CODE_POINT:
-        out.append((start, MAX_CODE_POINT))
-    return tuple(out)
+    ranges = merge_ranges(pairs)
+    return complement_ranges(ranges) if negate else ranges
