@@ -474,7 +474,8 @@ class _Differ:
                 tighter = False
             else:
                 tighter = b > a if bound == "min" else b < a
-            what = f"{bound} {a} -> {b}" + (f" {unit}" if unit else "")
+            shown = [f"{v} {unit}".rstrip() if v is not None else "none" for v in (a, b)]
+            what = f"{bound} {shown[0]} -> {shown[1]}"
             if inbound:
                 severity = BREAKING if tighter else NOTE
                 reason = (f"{what}: requests valid before are now refused" if tighter

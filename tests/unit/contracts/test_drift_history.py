@@ -146,6 +146,12 @@ def test_basic_string_loosening_on_responses_is_a_proven_widening(june_2025):
         decision.accepted_now)
 
 
+def test_a_bound_removed_reads_as_none(june_2025):
+    text = june_2025.markdown(date="2025-06-05")
+    assert "request `NextToken`: max 2048 characters -> none: accepts more values than before" in text
+    assert "None" not in text
+
+
 def test_equivalent_retargets_are_set_apart(june_2025):
     retargets = [c for c in june_2025.changes if c.kind == "member-retargeted"]
     assert {c.shape for c in retargets} == {"BasicString -> BasicStringWithoutSpace",
