@@ -11,7 +11,7 @@ method, and reading state only through public methods. Use one as a backend:
 
 `CATALOGUE` maps each variant's name to a `Variant`: the class, the fault in the words of the issue that asked
 for it, and the property of the suite expected to catch it (`contracts.checks.PROPERTIES`; what actually caught
-it is what `mutants` reports). The two exactly-once variants of `invoicing_mock.planted` (helper F's) are part
+it is what `mutants` reports). The two exactly-once variants of `invoicing_mock.planted` are part
 of the catalogue. `FreshArnOnReplayRecordingSecrets` is not a fault of its own: it is an instrument for the
 secrets test (it records what it was sent), and stays out of the catalogue.
 """
@@ -487,7 +487,7 @@ class PutKeepsVersion(InvoicingBackend):
         return result
 
 
-# -------------------------------------------------------------------------- exactly-once (helper F's variants)
+# -------------------------------------------------------------------------- exactly-once variants
 
 add(RetryExecutesTwice, "a retried request executed twice (the token is stored after the response is sent)",
     "lost-response")

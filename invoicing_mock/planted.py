@@ -38,5 +38,5 @@ class RacyTokenCheck(InvoicingBackend):
         return None
 
 
-#: The variants, by name (the suite's tests and the lead's `run` wiring iterate over them).
+#: The variants, by name (the suite's tests and `run` iterate over them).
 VARIANTS = {cls.__name__: cls for cls in (RetryExecutesTwice, RacyTokenCheck)}

@@ -283,7 +283,7 @@ def run_suite(run: RunContext, gate: DriftGate | None) -> int:
 
 
 def faults_lines(fig: dict | None) -> list[str]:
-    """The fault figures of issue 5, after the summary (nothing when no fault property was selected)."""
+    """The fault figures (properties 7-10), after the summary (nothing when no fault property was selected)."""
     if not fig:
         return []
     if fig.get("skipped"):

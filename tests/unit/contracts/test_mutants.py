@@ -40,7 +40,7 @@ FULL = os.environ.get("INVOICING_MUTANTS_FULL") == "1"
 # Variants the suite cannot kill today, and the property it lacks (see the mutants section of benchmarks/README.md).
 KNOWN_GAPS: dict[str, str] = {}  # closed by tests/contract/test_reads.py
 
-# The faults issue 7 asks for, by the words of the issue -> the variant that plants it.
+# Faults of the kinds real services and mocks have, in words -> the variant that plants it.
 REQUIRED = {
     "token ignored": "TokenIgnored",
     "replay returns a fresh identifier": "FreshArnOnReplay",
@@ -62,8 +62,8 @@ REQUIRED = {
     "AsOf ignores history": "AsOfIgnoresHistory",
     "list filters OR where they should AND": "FiltersOrInsteadOfAnd",
     "Version not incremented on Put": "PutKeepsVersion",
-    "a retried request executed twice (issue 5)": "RetryExecutesTwice",
-    "non-atomic token check (issue 5)": "RacyTokenCheck",
+    "a retried request executed twice": "RetryExecutesTwice",
+    "non-atomic token check": "RacyTokenCheck",
 }
 
 

@@ -142,7 +142,7 @@ def test_ci_profile_against_the_embedded_emulator_holds(tmp_path):
     assert any(line.startswith("operation ") and line.endswith("check runs") for line in lines)
     summary = next(line for line in lines if line.startswith("0 violations, 0 suite errors"))
     assert f"{results['summary']['examples_run']} examples" in summary
-    # The fault figures of issue 5 and the model-drift verdict of issue 8 follow the summary.
+    # The fault figures and the model-drift verdict follow the summary.
     faults = results["meta"]["faults"]
     assert faults["lost_response_trials"] > 0 and faults["concurrent_batches"] > 0
     assert faults["duplicates_found"] == 0 and faults["lost_effects_found"] == 0

@@ -360,7 +360,7 @@ def _session_with_a_newer_model(tmp_path):
 
 
 def test_read_only_keeps_back_a_write_a_lenient_service_would_carry_out(tmp_path):
-    """Issue 12: a write the local validator calls invalid (here: an unknown member) is not harmless. A service
+    """A write the local validator calls invalid (here: an unknown member) is not harmless. A service
     that ignores unknown members creates the unit; a read-only run must not send it at all."""
     from invoicing_mock import server
     from invoicing_mock.models import InvoicingBackend

@@ -333,7 +333,7 @@ def test_sweep_usage_errors(tmp_path):
 # The runs are `invoicing-contracts run --target aws` itself (moto's STS for the caller, the emulator's server in
 # its own process for the account), SIGKILLed at random points: while starting, while the suite creates, changes
 # and deletes, while it cleans up. CI kills a few runs (KILL_TEST_KILLS, default 4, each in its own stretch of the
-# run); KILL_TEST_KILLS=20 is the full test of issue 6 (about a minute).
+# run); KILL_TEST_KILLS=20 is the full kill test (about a minute).
 
 KILLS = int(os.environ.get("KILL_TEST_KILLS", "4"))
 # At 25 requests per second a dev-profile run takes about 5.5 s on two cores (3.7 s at 40/s): every kill lands
