@@ -24,7 +24,8 @@ from pathlib import Path
 import botocore
 import pytest
 
-from contracts import reporting
+from contracts import guard, reporting
+from contracts.calls import Trace
 from contracts.drift import changelog
 from contracts.drift import gate as drift
 from contracts.drift.sources import LoadedModel
@@ -32,11 +33,9 @@ from contracts.engine.context import RunContext
 from contracts.engine.results import Results
 from contracts.engine.targets import ConfigError, TargetError, build, resolve_factory
 from contracts.exit_codes import ExitCode, UsageError
-from contracts import guard
 from contracts.options import OPTIONS, RunOptions, add_argparse_options
 from contracts.packs.contract import DATA_FILE, ContractDataError, load
 from contracts.plugin import RUN, SUITE_PACKAGE, target_config
-from contracts.calls import Trace
 from strategies import botocore_session
 
 # ---------------------------------------------------------------------------------------------------- the CLI

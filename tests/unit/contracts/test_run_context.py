@@ -12,7 +12,6 @@ from contracts.engine.results import Results
 from contracts.engine.session import Suite
 from contracts.engine.targets import TargetConfig, build
 from contracts.options import PROFILES
-from invoicing_mock.models import InvoicingBackend
 from invoicing_mock.mutants import FreshArnOnReplay
 
 EXAMPLES = 12
