@@ -548,3 +548,22 @@ def test_profiles_grow_from_dev_to_thorough():
     dev, ci, thorough = (options.PROFILES[name] for name in ("dev", "ci", "thorough"))
     assert dev.max_examples < ci.max_examples < thorough.max_examples
     assert dev.stateful_examples < ci.stateful_examples < thorough.stateful_examples
+
+
+def test_the_installed_suite_runs_from_any_directory(tmp_path):
+    """No path of the checkout is needed: `run` and `pytest --pyargs` find the suite in the installed package."""
+    environment = {k: v for k, v in _environment().items() if k != "PYTHONPATH"}
+    common = ["--profile", "dev", "--seed", "1", "--operations", "ListProcurementPortals", "--example-db", "none",
+              "--faults", "off"]
+    done = subprocess.run([sys.executable, "-m", "contracts.cli", "run", *common, "--report-dir", "a", "--quiet"],
+                          capture_output=True, text=True, env=environment, cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    direct = subprocess.run([sys.executable, "-m", "pytest", "-q", "--pyargs", "contracts.suite", *common,
+                             "--report-dir", "b"], capture_output=True, text=True, env=environment, cwd=tmp_path,
+                            timeout=300)
+    assert direct.returncode == 0, direct.stdout[-2000:]
+    ran, also = results_of(tmp_path / "a"), results_of(tmp_path / "b")
+    assert list(ran["operations"]) == list(also["operations"]) == ["ListProcurementPortals"]
+    verdicts = {p: c["verdict"] for p, c in ran["operations"]["ListProcurementPortals"]["properties"].items()}
+    assert verdicts == {p: c["verdict"] for p, c in also["operations"]["ListProcurementPortals"]["properties"].items()}
+    assert verdicts["valid-requests"] == "held"
