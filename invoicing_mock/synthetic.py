@@ -117,9 +117,10 @@ def invoice_summaries(account: str) -> list[dict]:
 
 
 def matches_filter(summary: dict, filter_: dict) -> bool:
-    """InvoiceSummariesFilter: every given criterion must hold (TimeInterval bounds IssuedDate, inclusive)."""
+    """InvoiceSummariesFilter: every given criterion must hold. TimeInterval bounds IssuedDate as the model's
+    DateInterval documents it: "The start date is inclusive", "The end date is exclusive"."""
     interval = filter_.get("TimeInterval")
-    if interval and not interval["StartDate"] <= summary["IssuedDate"] <= interval["EndDate"]:
+    if interval and not interval["StartDate"] <= summary["IssuedDate"] < interval["EndDate"]:
         return False
     period = filter_.get("BillingPeriod")
     if period and (period["Month"], period["Year"]) != (

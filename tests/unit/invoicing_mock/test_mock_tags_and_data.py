@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 
 from invoicing_mock import synthetic
@@ -76,6 +78,22 @@ def test_invoice_profiles_for_members_only(client, refused):
         "nonMemberPresent",
         [{"name": "AccountIds[1]", "message": f"{OUTSIDER} is not an organization member"}],
     )
+
+
+def test_time_interval_includes_its_start_and_excludes_its_end_as_the_model_documents(client):
+    """DateInterval: "The start date is inclusive", "The end date is exclusive" (the model's documentation)."""
+    selector = {"ResourceType": "ACCOUNT_ID", "Value": M1}
+    march = next(s for s in client.list_invoice_summaries(Selector=selector)["InvoiceSummaries"]
+                 if s["BillingPeriod"]["Month"] == 3)
+    issued = march["IssuedDate"]
+
+    def months(start, end):
+        found = client.list_invoice_summaries(Selector=selector, Filter={"TimeInterval": {
+            "StartDate": start, "EndDate": end}})["InvoiceSummaries"]
+        return [s["BillingPeriod"]["Month"] for s in found]
+
+    assert 3 in months(issued, issued + datetime.timedelta(seconds=1))
+    assert 3 not in months(issued - datetime.timedelta(days=1), issued)
 
 
 def test_invoice_summaries_by_account_filter_and_page(client, refused):
