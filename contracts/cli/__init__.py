@@ -12,6 +12,8 @@ import importlib
 import sys
 
 from contracts.exit_codes import ExitCode, UsageError
+from contracts.model import ModelTooOld, check_installed_model
+from strategies import UnknownName
 
 COMMANDS = {
     "run": ("contracts.cli.run", "check the Invoicing contracts against a target (the main job)"),
@@ -35,9 +37,6 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from contracts.model import ModelTooOld, check_installed_model
-    from strategies import UnknownName
-
     parser, modules = build_parser()
     args = parser.parse_args(argv)
     module = modules[args.command]

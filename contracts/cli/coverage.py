@@ -26,7 +26,11 @@ from dataclasses import asdict, dataclass
 
 from hypothesis import HealthCheck, Phase, given, settings
 
+import strategies
+from contracts import validate_request
+from contracts.exit_codes import UsageError
 from contracts.options import PROFILES
+from strategies import operation_model, pattern_strings, service_model
 
 CHECK_MODEL = True
 STATUS_OK, STATUS_MISSED, STATUS_VACUOUS, STATUS_AMBIGUOUS = "violated", "MISSED", "vacuous", "ambiguous only"
@@ -117,10 +121,6 @@ def _draw(strategy, count: int) -> list:
 
 
 def measure(operations, service: str, per_operation: int) -> tuple[list[Cell], dict]:
-    import strategies
-    from contracts.validation.validate import validate_request
-    from strategies import operation_model
-
     cells: dict[tuple, Cell] = {}
     budget = per_operation * len(operations)
     by_op = {}
@@ -164,8 +164,6 @@ def measure(operations, service: str, per_operation: int) -> tuple[list[Cell], d
 
 def _explain_pattern_cells(cells, service):
     """Pattern cells no value can break under both readings: vacuous or ambiguous-only (never failures)."""
-    from strategies import operation_model, pattern_strings
-
     for (op, member, constraint), cell in cells.items():
         if constraint != "pattern":
             continue
@@ -216,9 +214,6 @@ def render_table(cells: list[Cell], summary: dict, show_all: bool) -> str:
 
 
 def main(args) -> int:
-    from contracts.exit_codes import UsageError
-    from strategies import operation_model, service_model
-
     names = service_model(args.service).operation_names
     operations = list(args.operations or names)
     for op in operations:

@@ -43,6 +43,7 @@ from contracts.drift.causes import Cause, group_causes
 from contracts.drift.patterns import EQUIVALENT, Language, PatternDecision, decide
 from contracts.drift.sources import LoadedModel, Unreachable, load_model
 from contracts.exit_codes import ExitCode
+from contracts.model import TOKEN_OPERATIONS
 
 CHECK_MODEL = False  # diff reads model files; it must work even when the installed model is too old
 
@@ -168,9 +169,7 @@ class DriftResult:
         return found
 
     def gate_failures(self, contract_token_operations=None) -> list[GateFailure]:
-        if contract_token_operations is None:
-            from contracts.model import TOKEN_OPERATIONS as contract_token_operations
-        contract = list(contract_token_operations)
+        contract = list(TOKEN_OPERATIONS if contract_token_operations is None else contract_token_operations)
         tokens = self.token_operations()
         failures = [
             GateFailure(name, f"has idempotency token {', '.join(members)} but no contract entry: add it to "

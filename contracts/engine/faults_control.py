@@ -16,6 +16,8 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from invoicing_mock.faults import ScheduledFaults
+
 ADMIN = "/_invoicing"
 
 
@@ -55,15 +57,11 @@ class InProcessControl(FaultControl):
     kind = "in-process"
 
     def __init__(self, backend: Any):
-        from invoicing_mock.faults import ScheduledFaults
-
         self.backend = backend
         if not isinstance(backend.faults, ScheduledFaults):
             backend.faults = ScheduledFaults()  # no faults yet, but a call log
 
     def schedule(self, rules: list[dict], seed: int = 0) -> None:
-        from invoicing_mock.faults import ScheduledFaults
-
         self.backend.faults = ScheduledFaults.from_spec({"seed": seed, "rules": rules}).continuing(self.backend.faults)
 
     def log(self, since: int = 0) -> list[dict]:

@@ -15,9 +15,11 @@ from __future__ import annotations
 import itertools
 import uuid
 from dataclasses import dataclass
-from contracts.calls import Outcome
+
+from contracts import validate_request
+from contracts.calls import Outcome, comparable
+from contracts.engine.session import Params, Suite, read_view
 from contracts.packs.contract import TokenOperation
-from contracts.engine.session import Params, Suite, comparable, read_view
 from strategies import service_model
 
 FAULT_EFFECTS = ("create", "update", "delete")
@@ -97,8 +99,6 @@ class Subjects:
             params[op.resource.identifier] = arn
         params[op.token_member] = token
         prepared = self.suite.prepare(op.name, params)
-        from contracts import validate_request
-
         problems = validate_request(op.name, dict(prepared))
         if problems:
             raise ValueError(f"contracts/faults_effects.py builds an invalid {op.name} request for the installed "
