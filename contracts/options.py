@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
+from hypothesis import HealthCheck, settings
+from hypothesis.internal.conjecture import engine
+
 from contracts.exit_codes import UsageError
 from strategies import service_model
 
@@ -77,8 +80,6 @@ def hypothesis_profile_name(profile: str, target: str) -> str:
 def register_profiles() -> None:
     """Hypothesis settings profiles `invoicing-<profile>` and `invoicing-aws-<profile>`; the example database is
     chosen by the caller."""
-    from hypothesis import HealthCheck, settings
-
     for name, profile in PROFILES.items():
         for target, sizing in (("mock", profile.sizing), ("aws", profile.real_account)):
             settings.register_profile(
@@ -100,8 +101,6 @@ def limit_shrinking(seconds: int | None) -> int | None:
     """Bound the time Hypothesis spends minimising one failure (default 300 s), so a failing CI run still ends
     in time. Hypothesis has no setting for it; this adjusts its engine's constant when it exists. Returns the
     previous bound (to restore it)."""
-    from hypothesis.internal.conjecture import engine
-
     previous = getattr(engine, "MAX_SHRINKING_SECONDS", None)
     if previous is not None and seconds is not None:
         engine.MAX_SHRINKING_SECONDS = seconds

@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import core, settings
+from hypothesis.database import DirectoryBasedExampleDatabase
 
 from contracts import reporting
 from contracts.calls import Trace
@@ -103,9 +105,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 def _activate(config: pytest.Config) -> None:
     """The session runs the suite: configure Hypothesis for the run and start recording its results."""
-    from hypothesis import core, settings
-    from hypothesis.database import DirectoryBasedExampleDatabase
-
     run = config.stash[_GIVEN]
     options = run.options
     for name, value in _DUMMY_ENVIRONMENT:
@@ -132,8 +131,6 @@ def _activate(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     restore = config.stash.get(_RESTORE, None)
     if restore is not None:
-        from hypothesis import core, settings
-
         profile, shrink_seconds, core.global_force_seed = restore
         settings.load_profile(profile)
         limit_shrinking(shrink_seconds)

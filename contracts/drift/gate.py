@@ -28,6 +28,7 @@ For the main job (`invoicing-contracts run`):
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import functools
 import json
@@ -597,8 +598,6 @@ def _date(text: str) -> str:
     try:
         return datetime.date.fromisoformat(text).isoformat()
     except ValueError:
-        import argparse
-
         raise argparse.ArgumentTypeError(f"{text!r} is not a date; use YYYY-MM-DD") from None
 
 

@@ -15,13 +15,14 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+import botocore
+import hypothesis
+
 from contracts.checks import PROPERTIES
 from contracts.engine.results import Results
 from contracts.model.redaction import REDACTOR
 from contracts.reporting.failures import json_default
 from contracts.reporting.faults import markdown_section
-
-# ---------------------------------------------------------------------------------------------------- writers
 
 
 def _scrubbed_json(value: Any) -> str:
@@ -254,9 +255,6 @@ def summary_table(results: Results) -> str:
 
 
 def environment_meta() -> dict[str, Any]:
-    import botocore
-    import hypothesis
-
     return {
         "botocore": botocore.__version__,
         "hypothesis": hypothesis.__version__,
