@@ -1,6 +1,6 @@
 """Suite throughput: stateful steps per second, and how the time splits between the API and the suite itself.
 
-Runs the stateful idempotency machines (tests/contract/test_idempotency.py) against the in-process emulator
+Runs the stateful idempotency machines (contracts/suite/test_idempotency.py) against the in-process emulator
 under a profile (default ci), in this process, and measures with light wrappers:
   steps      rule executions of the state machines (RuleBasedStateMachine.check_invariants runs once per step
              and once when a machine starts; starts are counted and taken off)
@@ -72,7 +72,8 @@ def measure(profile: str = "ci", seed: int | None = 1, test_file: str = "test_id
     originals = [(owner, name, getattr(owner, name)) for owner, name, _ in patches]
     for owner, name, meter in patches:
         setattr(owner, name, meter.wrap(getattr(owner, name)))
-    args = [str(ROOT / "tests" / "contract" / test_file), "-qq", "-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:warnings",
+    module = f"contracts.suite.{Path(test_file).stem}"
+    args = ["--pyargs", module, "-qq", "-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:warnings",
             "--profile", profile, "--example-db", "none"] + (["--seed", str(seed)] if seed is not None else [])
     start = time.perf_counter()
     try:
