@@ -11,7 +11,7 @@ shape, contracts/drift/causes.py) for the changelog. OLD and NEW are model files
 For the main job (`invoicing-contracts run`):
 
     check_drift(installed_model=None, *, snapshot="snapshot", docs=False) -> DriftResult
-        Compares the snapshot the contracts were written against (contracts/invoicing-model.json.gz, botocore
+        Compares the snapshot the contracts were written against (contracts/drift/invoicing-model.json.gz, botocore
         1.44.8) with `installed_model` (None: the installed botocore's model; or any source load_model takes).
     DriftResult.changes            list[Change] (.operation .section .path .kind .severity .reason .old .new
                                    .shape .pattern .affects_callers)
@@ -174,8 +174,8 @@ class DriftResult:
         tokens = self.token_operations()
         failures = [
             GateFailure(name, f"has idempotency token {', '.join(members)} but no contract entry: add it to "
-                              f"contracts/invoicing.json (and TOKEN_OPERATIONS in contracts/model.py), then refresh "
-                              f"the snapshot contracts/invoicing-model.json.gz")
+                              f"contracts/packs/invoicing.json (and TOKEN_OPERATIONS in contracts/model/__init__.py), then refresh "
+                              f"the snapshot contracts/drift/invoicing-model.json.gz")
             for name, members in tokens.items() if name not in contract
         ]
         for name in contract:

@@ -7,7 +7,7 @@ A source is one of:
 - `botocore==X.Y.Z`: that release's wheel is fetched with `pip download --no-deps` and only the service
   model is kept, in a cache under ~/.cache/invoicing-contracts (INVOICING_CONTRACTS_CACHE overrides);
 - `installed`: the model of the botocore installed with this project;
-- `snapshot`: the model the contracts were written against (contracts/invoicing-model.json.gz).
+- `snapshot`: the model the contracts were written against (contracts/drift/invoicing-model.json.gz).
 
 Bad input raises contracts.cli.UsageError (exit 2); a fetch that cannot reach the package index raises
 Unreachable (exit 3).

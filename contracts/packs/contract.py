@@ -1,4 +1,4 @@
-"""The Invoicing contract data (contracts/invoicing.json), checked against the installed botocore model.
+"""The Invoicing contract data (contracts/packs/invoicing.json), checked against the installed botocore model.
 
 The model decides names, members and declared errors; the data file adds only what the model cannot say (which
 operation reads a resource back, which error answers a token conflict, which response members are volatile).
@@ -21,7 +21,7 @@ EFFECTS = ("create", "update", "delete", "action")
 
 
 class ContractDataError(RuntimeError):
-    """contracts/invoicing.json disagrees with the installed model; the message lists every disagreement."""
+    """contracts/packs/invoicing.json disagrees with the installed model; the message lists every disagreement."""
 
 
 @dataclass(frozen=True)
