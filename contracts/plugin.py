@@ -20,7 +20,9 @@ unconfigures.
 
 from __future__ import annotations
 
+import importlib
 import os
+import pkgutil
 import shutil
 import tempfile
 import time
@@ -104,7 +106,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_GIVEN] = run
     if _runs_suite(config):
         # Now, before collection: Hypothesis reads its default settings when the suite's tests are defined.
-        _activate(config)
+        try:
+            _activate(config)
+        except UsageError as error:
+            raise pytest.UsageError(str(error)) from None
         given = _worker_input(config)
         if given is not None and given.get("lock_dir"):
             config.stash[_LOCK] = parallel.SharedTargetLock(given["lock_dir"])
@@ -217,6 +222,7 @@ def _activate(config: pytest.Config) -> None:
     config.stash[_RESTORE] = (settings.get_current_profile_name(),
                               limit_shrinking(PROFILES[options.profile].shrink_seconds), core.global_force_seed)
     settings.load_profile(f"{base}-run")
+    load_project_modules()
     # Read by Hypothesis's own plugin, whose pytest_configure runs after this one.
     if options.seed is not None and config.getoption("hypothesis_seed", None) is None:
         config.option.hypothesis_seed = options.seed
@@ -247,6 +253,22 @@ def example_database(options: RunOptions):
             raise UsageError(f"--example-db {options.example_db}: {error}") from None
         return RedisExampleDatabase(client, key_prefix=b"invoicing-contracts:")
     return DirectoryBasedExampleDatabase(options.example_db)
+
+
+def load_project_modules() -> None:
+    """Import every module of this project (the suite's own come with collection).
+
+    Hypothesis now and then draws a constant found in the source of the local modules loaded so far
+    (hypothesis.internal.conjecture.providers._get_local_constants), so what a process happens to have imported
+    changes the examples of a seeded run: `run` imports the drift gate and the CLI, an xdist worker does not, a
+    test that imports invoicing_mock.server lazily grows the pool for the tests after it. Loaded up front, the pool
+    is the same in every process that runs the suite, and a seeded run draws the same examples however it is split.
+    """
+    for package in ("strategies", "contracts", "invoicing_mock"):
+        root = importlib.import_module(package)
+        for info in pkgutil.walk_packages(root.__path__, package + "."):
+            if not in_suite(info.name) and not info.name.endswith(".__main__"):  # __main__ runs a command
+                importlib.import_module(info.name)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -36,7 +36,7 @@ from contracts.exit_codes import ExitCode, UsageError
 from contracts import guard
 from contracts.options import OPTIONS, RunOptions, add_argparse_options
 from contracts.packs.contract import DATA_FILE, ContractDataError, load
-from contracts.plugin import RUN, SUITE_PACKAGE, target_config
+from contracts.plugin import RUN, SUITE_PACKAGE, example_database, target_config
 from contracts.calls import Trace
 from strategies import botocore_session
 
@@ -70,6 +70,7 @@ def check_target(options: RunOptions) -> None:
         raise UsageError(str(error)) from None
     if config.kind == "endpoint":
         target.probe()  # fail fast, before pytest starts, with the one-line reason
+    example_database(options)  # a redis:// database must answer (UsageError)
     os.environ.setdefault("AWS_DEFAULT_REGION", config.region)
 
 
