@@ -12,6 +12,7 @@ option names them and both front ends register them with Hypothesis the same way
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
@@ -139,6 +140,9 @@ class RunOptions:
     accounts_file: str | None = None
     organization_accounts: str | None = None
     name_prefix: str = DEFAULT_NAME_PREFIX
+    # Parallel runs (docs/parallel.md)
+    workers: int = 1  # processes on this machine (pytest-xdist); `run` passes `-n N`
+    shard: str | None = None  # "i/n": this machine runs part i of n; `merge` joins the parts
 
     @property
     def selected_operations(self) -> tuple[str, ...]:
@@ -223,6 +227,26 @@ def _number(kind: Callable[[str], Any], flag: str) -> Callable[[Any], Any]:
     return parse
 
 
+def _workers(value: Any) -> int:
+    workers = _number(int, "--workers")(value)
+    if workers < 1:
+        raise UsageError(f"--workers must be >= 1, got {workers}")
+    return workers
+
+
+def parse_shard(value: Any) -> tuple[int, int]:
+    """`i/n` -> (i, n) with 1 <= i <= n; UsageError otherwise."""
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", str(value))
+    if not match or not 1 <= int(match[1]) <= int(match[2]):
+        raise UsageError(f"--shard takes i/n with 1 <= i <= n (e.g. 1/2), got {value!r}")
+    return int(match[1]), int(match[2])
+
+
+def _shard(value: Any) -> str:
+    index, count = parse_shard(value)
+    return f"{index}/{count}"
+
+
 @dataclass(frozen=True)
 class Option:
     """One command-line option of a run: its RunOptions field, its help, and how it is parsed and written."""
@@ -272,7 +296,14 @@ OPTIONS: tuple[Option, ...] = (
     Option("mock_backend", "an emulator backend factory for --target mock (e.g. a planted-fault variant)",
            "MODULE:ATTR", group="advanced"),
     Option("example_db", f"Hypothesis example database, kept between runs (default {DEFAULT_DATABASE}); 'none' "
-                         f"for no database", "DIR", group="advanced"),
+                         f"for no database; redis://HOST:PORT/DB for one database many machines share (needs the "
+                         f"`redis` extra)", "DIR|URL", group="advanced"),
+    Option("workers", "run the suite in N processes on this machine (pytest-xdist; each has its own emulator, or its "
+                      "share of a real account's budget and rate); the reports are merged into one (default 1)", "N",
+           parse=_workers, pytest=False),
+    Option("shard", "run only part i of n of the suite, split stably by test and operation (one part per CI "
+                    "machine; join the parts' report directories with `invoicing-contracts merge`)", "i/n",
+           parse=_shard),
     Option("quiet", "no progress lines, only the summary", kind="flag", group="advanced", pytest=False),
     Option("allow_real_account", "opt in to writes in a real AWS account (also needs "
                                  "INVOICING_CONTRACTS_ALLOW_REAL_ACCOUNT=1 and the account allowlisted)",
@@ -335,5 +366,5 @@ def add_pytest_options(parser) -> None:
 __all__ = [
     "RunOptions", "Option", "OPTIONS", "Profile", "Sizing", "PROFILES", "DEFAULT_PROFILE", "TARGETS", "FAULT_MODES",
     "DEFAULT_REPORT_DIR", "DEFAULT_DATABASE", "DEFAULT_MAX_RATE", "DEFAULT_LEDGER_DIR", "DEFAULT_NAME_PREFIX",
-    "register_profiles", "limit_shrinking", "hypothesis_profile_name", "add_argparse_options", "add_pytest_options",
+    "parse_shard", "register_profiles", "limit_shrinking", "hypothesis_profile_name", "add_argparse_options", "add_pytest_options",
 ]

@@ -6,6 +6,12 @@ runs the suite from any directory, and a team can run it inside its own pytest s
 RunContext over as a plugin object). `--target aws` works only under `run`, which clears the account and keeps
 the cleanup ledger (contracts.guard).
 
+Parallel (docs/parallel.md): under pytest-xdist (`-n N`, or `run --workers N`) each worker runs its tests
+against its own target (its own emulator; its share of a real account) and sends its Results to the controller,
+which merges them and alone writes the reports; against a shared target (an endpoint, an account) the tests that
+read or change the whole account run alone (contracts.engine.parallel.SharedTargetLock). `--shard i/n` keeps
+part i of the tests.
+
 The plugin stays out of the way of other tests: it parametrizes, configures Hypothesis, sets dummy credentials
 and records results only when the session was asked to run contracts.suite (`--pyargs contracts.suite...` or a
 path inside it), and it puts back the Hypothesis settings, seed and shrink bound it changed when pytest
@@ -14,7 +20,11 @@ unconfigures.
 
 from __future__ import annotations
 
+import importlib
 import os
+import pkgutil
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -25,6 +35,7 @@ from hypothesis.database import DirectoryBasedExampleDatabase
 from contracts import reporting
 from contracts.calls import Trace
 from contracts.checks import ContractViolation
+from contracts.engine import parallel
 from contracts.engine.context import RunContext
 from contracts.engine.session import Suite
 from contracts.engine.targets import ConfigError, Reproduction, TargetConfig, TargetError, TargetLost, build, load_config_file, \
@@ -39,6 +50,11 @@ _GIVEN = pytest.StashKey[RunContext]()  # the run as configured, before it is kn
 _TARGET_CONFIG = pytest.StashKey[TargetConfig]()
 _STARTED = pytest.StashKey[float]()
 _RESTORE = pytest.StashKey[tuple]()
+_LOCK = pytest.StashKey[parallel.SharedTargetLock]()
+_WORKERS = pytest.StashKey[dict]()  # controller: xdist worker id -> its index among the run's workers
+_LOCK_DIR = pytest.StashKey[str]()  # controller: the folder of the workers' SharedTargetLock
+_REAL = pytest.StashKey[object]()  # worker of an aws run: its RealAccountRun, left at unconfigure
+WORKER_INPUT = "invoicing_contracts"  # the key of what the controller hands each xdist worker, and gets back
 # Dummy credentials: the suite never needs real ones against the emulator, and must never pick up a developer's.
 _DUMMY_ENVIRONMENT = (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
                       ("AWS_DEFAULT_REGION", "us-east-1"))
@@ -60,11 +76,26 @@ def target_config(options: RunOptions, real_run=None) -> TargetConfig:
 
 
 def _given_run(config: pytest.Config) -> RunContext:
-    """The RunContext `run` handed over, else one built from this session's options."""
+    """The RunContext `run` handed over; in an xdist worker, the controller's options (with, for --target aws, the
+    worker's part of the guarded run); else one built from this session's options."""
     for plugin in config.pluginmanager.get_plugins():
         if isinstance(plugin, RunContext):
             return plugin
+    given = _worker_input(config)
+    if given is not None:
+        options = parallel.options_from_json(given["options"])
+        real = None
+        if given.get("real") is not None:
+            from contracts.guard import RealAccountRun
+
+            real = RealAccountRun.for_worker(options, given["real"]).__enter__()
+            config.stash[_REAL] = real
+        return RunContext(options, real_run=real)
     return RunContext(RunOptions.from_values(vars(config.option)))
+
+
+def _worker_input(config: pytest.Config) -> dict | None:
+    return getattr(config, "workerinput", {}).get(WORKER_INPUT)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -77,7 +108,13 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_GIVEN] = run
     if _runs_suite(config):
         # Now, before collection: Hypothesis reads its default settings when the suite's tests are defined.
-        _activate(config)
+        try:
+            _activate(config)
+        except UsageError as error:
+            raise pytest.UsageError(str(error)) from None
+        given = _worker_input(config)
+        if given is not None and given.get("lock_dir"):
+            config.stash[_LOCK] = parallel.SharedTargetLock(given["lock_dir"])
 
 
 def _runs_suite(config: pytest.Config) -> bool:
@@ -103,6 +140,75 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("operation", metafunc.config.stash[_GIVEN].options.selected_operations)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """--shard i/n: keep the suite's tests of part i (contracts.engine.parallel.shard_of); other tests stay."""
+    run = config.stash.get(RUN, None)
+    if run is None or not run.options.shard:
+        return
+    shard = parallel.Shard.parse(run.options.shard)
+    kept, dropped = [], []
+    for item in items:
+        module = getattr(item, "module", None)
+        owned = module is None or not in_suite(module.__name__) or shard.owns(parallel.item_key(module.__name__,
+                                                                                                  item.name))
+        (kept if owned else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+    run.results.meta["shard"] = str(shard)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem):
+    """Against a target the workers share, a test that reads or changes the whole account runs alone."""
+    lock = item.config.stash.get(_LOCK, None)
+    module = getattr(item, "module", None)
+    if lock is None or module is None or not in_suite(module.__name__):
+        yield
+        return
+    function = getattr(item, "originalname", item.name)
+    with lock.hold(exclusive=parallel.exclusive(module.__name__, function)):
+        yield
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    """xdist controller, per worker: the run's options (all of them: the real-account ones are not pytest
+    options), a lock folder when the target is shared, and for --target aws the worker's part of the guarded run."""
+    config = node.config
+    run = config.stash.get(RUN, None)
+    if run is None:
+        return
+    indices = config.stash.setdefault(_WORKERS, {})
+    index = indices.setdefault(node.gateway.id, len(indices))
+    workers = node.workerinput["workercount"]
+    lock_dir = None
+    if run.options.target != "mock":  # the emulator is each worker's own; anything else is one state for all
+        if _LOCK_DIR not in config.stash:
+            config.stash[_LOCK_DIR] = tempfile.mkdtemp(prefix="invoicing-contracts-lock-")
+        lock_dir = config.stash[_LOCK_DIR]
+    real = None
+    if run.options.target == "aws" and run.real_run is not None:
+        real = run.real_run.handover(index, workers)
+    node.workerinput[WORKER_INPUT] = {"options": parallel.options_to_json(run.options), "lock_dir": lock_dir,
+                                      "real": real}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    """xdist controller: a worker finished; its Results join the run's. A worker that went down loses what it
+    found, which the run must not pass over: it becomes a suite error."""
+    run = node.config.stash.get(RUN, None)
+    if run is None:
+        return
+    output = getattr(node, "workeroutput", {}).get(WORKER_INPUT)
+    if output is not None:
+        run.results.merge(parallel.results_from_json(output))
+    elif error is not None or not getattr(node, "workeroutput", None):
+        run.results.add_error("(run)", "suite-error", f"worker {node.gateway.id} went down before it reported "
+                                                      f"its results: {error or 'no output'}")
+
+
 def _activate(config: pytest.Config) -> None:
     """The session runs the suite: configure Hypothesis for the run and start recording its results."""
     run = config.stash[_GIVEN]
@@ -111,14 +217,12 @@ def _activate(config: pytest.Config) -> None:
         os.environ.setdefault(name, value)
     register_profiles()
     base = hypothesis_profile_name(options.profile, options.target)
-    settings.register_profile(
-        f"{base}-run", parent=settings.get_profile(base),
-        database=None if options.example_db == "none" else DirectoryBasedExampleDatabase(options.example_db),
-    )
+    settings.register_profile(f"{base}-run", parent=settings.get_profile(base), database=example_database(options))
     # Restored at unconfigure: `run` calls pytest in-process, and its caller's Hypothesis settings are its own.
     config.stash[_RESTORE] = (settings.get_current_profile_name(),
                               limit_shrinking(PROFILES[options.profile].shrink_seconds), core.global_force_seed)
     settings.load_profile(f"{base}-run")
+    load_project_modules()
     # Read by Hypothesis's own plugin, whose pytest_configure runs after this one.
     if options.seed is not None and config.getoption("hypothesis_seed", None) is None:
         config.option.hypothesis_seed = options.seed
@@ -128,7 +232,50 @@ def _activate(config: pytest.Config) -> None:
     config.stash[_STARTED] = time.monotonic()
 
 
+def example_database(options: RunOptions):
+    """Hypothesis's example database for --example-db: a folder (the default), `none`, or redis://HOST:PORT/DB,
+    one database several machines share (a failure one finds, every other replays first)."""
+    if options.example_db == "none":
+        return None
+    if options.example_db.startswith(("redis://", "rediss://", "unix://")):
+        try:
+            import redis
+            from hypothesis.extra.redis import RedisExampleDatabase
+        except ImportError:
+            raise UsageError("--example-db redis://... needs the redis package: pip install "
+                             "'invoicing-contracts[redis]'") from None
+        client = redis.Redis.from_url(options.example_db, socket_connect_timeout=5)
+        try:
+            client.ping()
+        except redis.RedisError as error:
+            raise UsageError(f"--example-db {options.example_db}: {error}") from None
+        return RedisExampleDatabase(client, key_prefix=b"invoicing-contracts:")
+    return DirectoryBasedExampleDatabase(options.example_db)
+
+
+def load_project_modules() -> None:
+    """Import every module of this project (the suite's own come with collection).
+
+    Hypothesis now and then draws a constant found in the source of the local modules loaded so far
+    (hypothesis.internal.conjecture.providers._get_local_constants), so what a process happens to have imported
+    changes the examples of a seeded run: `run` imports the drift gate and the CLI, an xdist worker does not, a
+    test that imports invoicing_mock.server lazily grows the pool for the tests after it. Loaded up front, the pool
+    is the same in every process that runs the suite, and a seeded run draws the same examples however it is split.
+    """
+    for package in ("strategies", "contracts", "invoicing_mock"):
+        root = importlib.import_module(package)
+        for info in pkgutil.walk_packages(root.__path__, package + "."):
+            if not in_suite(info.name) and not info.name.endswith(".__main__"):  # __main__ runs a command
+                importlib.import_module(info.name)
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
+    lock_dir = config.stash.get(_LOCK_DIR, None)
+    if lock_dir is not None:
+        shutil.rmtree(lock_dir, ignore_errors=True)
+    real = config.stash.get(_REAL, None)
+    if real is not None:
+        real.__exit__(None, None, None)  # a worker's part of an aws run: whatever its suite left, and the ledger
     restore = config.stash.get(_RESTORE, None)
     if restore is not None:
         profile, shrink_seconds, core.global_force_seed = restore
@@ -231,12 +378,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         report.longrepr = "\n\n".join(record["text"] for record in records)
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    run = session.config.stash.get(RUN, None)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    run = config.stash.get(RUN, None)
     if run is None:
         return
     results = run.results
-    results.meta["duration_seconds"] = time.monotonic() - session.config.stash[_STARTED]
+    results.meta["duration_seconds"] = time.monotonic() - config.stash[_STARTED]
     results.meta.setdefault("target", run.options.target)
+    if hasattr(config, "workeroutput"):  # an xdist worker: the controller merges and reports
+        if results.meta.get("real_account"):
+            real = results.meta["real_account"]
+            real["runs"] = [{"run_id": real["run_id"], "ledger": real["ledger"]}]
+        config.workeroutput[WORKER_INPUT] = parallel.results_to_json(results)
+        return
     if run.options.report_dir:
         reporting.write_reports(results, Path(run.options.report_dir))
+        parallel.write_state(results, Path(run.options.report_dir), options=run.options, pytest_exit=exitstatus)

@@ -21,6 +21,7 @@ COMMANDS = {
     "diff": ("contracts.drift.gate", "semantic diff and changelog of two Invoicing service models"),
     "coverage": ("contracts.cli.coverage", "which model constraints the invalid-request strategies violate"),
     "mutants": ("contracts.cli.mutants", "run the suite against each planted-fault variant: mutation score, time to kill"),
+    "merge": ("contracts.cli.merge", "join the report directories of a run's shards (run --shard i/n) into one report"),
     "sweep": ("contracts.cli.sweep", "delete what real-account runs created (from their ledgers or tags)"),
 }
 

@@ -29,13 +29,14 @@ from contracts.calls import Trace
 from contracts.drift import changelog
 from contracts.drift import gate as drift
 from contracts.drift.sources import LoadedModel
+from contracts.engine import parallel
 from contracts.engine.context import RunContext
 from contracts.engine.results import Results
 from contracts.engine.targets import ConfigError, TargetError, build, resolve_factory
 from contracts.exit_codes import ExitCode, UsageError
 from contracts.options import OPTIONS, RunOptions, add_argparse_options
 from contracts.packs.contract import DATA_FILE, ContractDataError, load
-from contracts.plugin import RUN, SUITE_PACKAGE, target_config
+from contracts.plugin import RUN, SUITE_PACKAGE, example_database, target_config
 from strategies import botocore_session
 
 # ---------------------------------------------------------------------------------------------------- the CLI
@@ -49,8 +50,11 @@ def pytest_args(options: RunOptions) -> list[str]:
     """The pytest command line equivalent to `options` (also what a person would type)."""
     pytest_flags = {option.name for option in OPTIONS if option.pytest}
     flags = RunOptions(**{name: getattr(options, name) for name in pytest_flags}).command_line()
+    # --workers N: pytest-xdist's workers are processes of their own that read this command line (the RunContext
+    # cannot cross; the plugin hands them the options that are not pytest's); its controller stays in this process.
+    workers = ["-n", str(options.workers)] if options.workers > 1 else []
     return ["--pyargs", SUITE_PACKAGE, "-p", "invoicing_contracts", "-p", "no:cacheprovider", "-p", "no:terminal",
-            "-p", "no:randomly", *flags]
+            "-p", "no:randomly", *workers, *flags]
 
 
 def check_target(options: RunOptions) -> None:
@@ -65,14 +69,16 @@ def check_target(options: RunOptions) -> None:
         raise UsageError(str(error)) from None
     if config.kind == "endpoint":
         target.probe()  # fail fast, before pytest starts, with the one-line reason
+    example_database(options)  # a redis:// database must answer (UsageError)
     os.environ.setdefault("AWS_DEFAULT_REGION", config.region)
 
 
 class Progress:
     """pytest plugin: a line per finished test, a heartbeat while a long one runs, failures as they happen."""
 
-    def __init__(self, options: RunOptions, stream=None):
+    def __init__(self, options: RunOptions, stream=None, run: RunContext | None = None):
         self.options = options
+        self.run = run
         self.quiet = options.quiet
         self.stream = stream or sys.stdout
         self.done = 0
@@ -88,6 +94,8 @@ class Progress:
         self._last_line = time.monotonic()
 
     def figures(self) -> str:
+        if self.options.workers > 1:
+            return ""  # the workers' figures reach this process only when each ends
         s = self.results.summary() if self.results is not None else {}
         return (f"examples run {s.get('examples_run', 0):>5} ({s.get('checks_run', 0)} checks), "
                 f"violations so far {s.get('violations', 0)}")
@@ -99,13 +107,23 @@ class Progress:
             self.say(f"collection error in {report.nodeid}:\n{report.longreprtext}")
 
     def pytest_collection_finish(self, session) -> None:
-        self.total = len(session.items)
-        run = session.config.stash.get(RUN, None)  # set by the plugin once it knows the suite runs
+        self._started(session.config, len(session.items))
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node, ids) -> None:
+        """With workers the controller collects nothing; every worker collects the same tests."""
+        if self.results is None:
+            self._started(node.config, len(ids), f", {self.options.workers} workers")
+
+    def _started(self, config, total: int, how: str = "") -> None:
+        self.total = total
+        run = config.stash.get(RUN, None)  # set by the plugin once it knows the suite runs
         self.results = run.results if run is not None else None
         if not self.quiet:
             self.say(f"running {self.total} contract tests against target {self.options.target} "
-                     f"(profile {self.options.profile})")
-            threading.Thread(target=self._heartbeat, daemon=True).start()
+                     f"(profile {self.options.profile}{how})")
+            if not how:  # a worker's figures reach this process only when it ends
+                threading.Thread(target=self._heartbeat, daemon=True).start()
 
     def pytest_runtest_logreport(self, report) -> None:
         if report.when != "call" and not (report.when == "setup" and (report.failed or report.skipped)):
@@ -219,6 +237,8 @@ def cannot_load(options: RunOptions, gate: DriftGate, error: Exception) -> int:
     results.meta.update(target=options.target, profile=options.profile, **gate.meta())
     results.meta["contract_error"] = str(error)
     reporting.write_reports(results, Path(options.report_dir))
+    parallel.write_state(results, Path(options.report_dir), options=options,
+                         pytest_exit=pytest.ExitCode.INTERNAL_ERROR)  # `merge` of this part fails the same way
     print(gate.summary)
     reason = gate.failures[0] if gate.failures else str(error).splitlines()[0]
     more = f" (and {len(gate.failures) - 1} more)" if len(gate.failures) > 1 else ""
@@ -236,14 +256,18 @@ def run_suite(run: RunContext, gate: DriftGate | None) -> int:
     started = time.monotonic()
     code = pytest.main(pytest_args(options), plugins=[run, progress])
     elapsed = time.monotonic() - started
-    results = progress.results
+    return conclude(progress.results, code, elapsed, options, gate, collect_errors=progress.collect_errors)
+
+
+def conclude(results: Results | None, code: int, elapsed: float, options: RunOptions, gate: DriftGate | None, *,
+             collect_errors=(), command: str = "run") -> int:
+    """The console's summary of a run (or of merged parts: `merge`) and its exit code."""
     target_error = results.meta.get("target_error") if results is not None else None
     if target_error:
-        print(f"invoicing-contracts run: {target_error}", file=sys.stderr)
+        print(f"invoicing-contracts {command}: {target_error}", file=sys.stderr)
         return ExitCode.UNSAFE
-    if results is None or progress.collect_errors or code in (pytest.ExitCode.USAGE_ERROR,
-                                                              pytest.ExitCode.INTERNAL_ERROR):
-        print(f"invoicing-contracts run: the suite could not run (pytest exit code {int(code)}); "
+    if results is None or collect_errors or code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
+        print(f"invoicing-contracts {command}: the suite could not run (pytest exit code {int(code)}); "
               f"see the messages above", file=sys.stderr)
         return ExitCode.VIOLATED if code != pytest.ExitCode.USAGE_ERROR else ExitCode.USAGE
     summary = results.summary()
@@ -272,7 +296,7 @@ def run_suite(run: RunContext, gate: DriftGate | None) -> int:
     print(f"reports: {Path(options.report_dir) / 'behaviour.md'} (and .html), results.json, junit.xml")
     if gate is not None and gate.failed:
         more = f" (and {len(gate.failures) - 1} more)" if len(gate.failures) > 1 else ""
-        print(f"invoicing-contracts run: the model drift gate failed: {gate.failures[0]}{more}", file=sys.stderr)
+        print(f"invoicing-contracts {command}: the model drift gate failed: {gate.failures[0]}{more}", file=sys.stderr)
     if summary["violations"] or summary["errors"] or code == pytest.ExitCode.TESTS_FAILED or \
             (gate is not None and gate.failed):
         return ExitCode.VIOLATED

@@ -155,3 +155,100 @@ class Results:
         }
 
 
+
+    # -- across processes: parallel workers and CI shards (contracts.engine.parallel) --------------------------
+    # to_dict() above is the report's shape (results.json): it drops what the reports re-derive (a violation's
+    # text, the observation counts, the example numbers). to_state() keeps everything, so that results found in
+    # several processes can be merged into the Results one process would have found.
+    STATE_VERSION = 1
+
+    def to_state(self) -> dict[str, Any]:
+        """Everything this Results holds, as JSON-able data (`from_state` reads it back)."""
+        with self._lock:
+            return {
+                "version": self.STATE_VERSION,
+                "cells": [{"operation": op, "property": prop, "examples": c.examples, "checks_run": c.checks_run,
+                           "passed": c.passed, "violations": list(c.violations), "errors": list(c.errors),
+                           "skipped": list(c.skipped)} for (op, prop), c in self.cells.items()],
+                "observations": {op: {subject: dict(counts) for subject, counts in subjects.items()}
+                                 for op, subjects in self.observations.items()},
+                "meta": self.meta,
+                "tests": list(self.tests),
+                "connection_errors": list(self.connection_errors),
+                # Only how many: example numbers are per process (each worker's trace counts from 0).
+                "examples_run": len(self._units),
+            }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> "Results":
+        if state.get("version") != cls.STATE_VERSION:
+            raise ValueError(f"results state version {state.get('version')!r}, expected {cls.STATE_VERSION}")
+        results = cls()
+        for c in state["cells"]:
+            results.cells[(c["operation"], c["property"])] = Cell(
+                examples=c["examples"], checks_run=c["checks_run"], passed=c["passed"],
+                violations=list(c["violations"]), errors=list(c["errors"]), skipped=list(c["skipped"]))
+        for op, subjects in state["observations"].items():
+            for subject, counts in subjects.items():
+                results.observations[op][subject].update(counts)
+        results.meta = dict(state["meta"])
+        results.tests = list(state["tests"])
+        results.connection_errors = list(state["connection_errors"])
+        results._units = set(range(state["examples_run"]))
+        return results
+
+    def merge(self, other: "Results") -> "Results":
+        """Add what `other` found (another worker's or shard's part of the same run) to this Results.
+
+        Counts add up; a violation found twice (the same text) is kept once, as `add_violation` does; a skip
+        reason is kept once per cell (each worker sets up the module fixtures that give it). `meta` merges by
+        `merge_meta`: this Results' values win, except for the figures that add up."""
+        with self._lock:
+            for key, theirs in other.cells.items():
+                mine = self.cells[key]
+                mine.examples += theirs.examples
+                mine.checks_run += theirs.checks_run
+                mine.passed += theirs.passed
+                for entry in theirs.violations:
+                    if not any(v["text"] == entry["text"] for v in mine.violations):
+                        mine.violations.append(entry)
+                mine.errors.extend(theirs.errors)
+                mine.skipped.extend(r for r in theirs.skipped if r not in mine.skipped)
+            for op, subjects in other.observations.items():
+                for subject, counts in subjects.items():
+                    self.observations[op][subject].update(counts)
+            self.tests.extend(other.tests)
+            self.connection_errors.extend(other.connection_errors)
+            start = max(self._units, default=-1) + 1  # fresh numbers: the other process counted from 0 too
+            self._units.update(range(start, start + len(other._units)))
+            self.meta = merge_meta(self.meta, other.meta)
+        return self
+
+
+# Meta entries that are figures of the work done, so the parts of a run add up (the rest describes the run, and
+# the first part's value stands). Inside them numbers add up, except the maxima; lists join; dicts merge alike.
+ADDITIVE_META = frozenset({"faults", "not_sent", "reads_repeated_for_consistency", "cleanup_failed",
+                           "real_account"})
+MAXIMUM_META = frozenset({"largest_batch"})
+
+
+def merge_meta(mine: dict[str, Any], theirs: dict[str, Any]) -> dict[str, Any]:
+    out = dict(mine)
+    for key, value in theirs.items():
+        if key not in out:
+            out[key] = value
+        elif key in ADDITIVE_META:
+            out[key] = _add(key, out[key], value)
+    return out
+
+
+def _add(key: str, a: Any, b: Any) -> Any:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return {k: _add(k, a[k], b[k]) if k in a and k in b else a.get(k, b.get(k)) for k in {**a, **b}}
+    if isinstance(a, bool) or isinstance(b, bool):
+        return bool(a) or bool(b)
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return max(a, b) if key in MAXIMUM_META else a + b
+    if isinstance(a, list) and isinstance(b, list):
+        return a + b
+    return a if a not in (None, "") else b

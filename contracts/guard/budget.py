@@ -13,6 +13,7 @@ create is sent (contracts.guard.write_guard); a replay of a token already claime
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import threading
 import time
@@ -47,6 +48,20 @@ class Limits:
             raise ValueError(f"max_rate must be > 0 requests per second, got {self.max_rate}")
         if self.burst < 1:
             raise ValueError(f"burst must be >= 1, got {self.burst}")
+
+
+def worker_limits(limits: Limits, index: int, workers: int) -> Limits:
+    """Worker `index` (0-based) of `workers` parallel workers of one run: its share of the run's limits, so that
+    together they never exceed them. The resource budget splits as evenly as whole resources allow (the first
+    `max_resources % workers` get one more); the rate splits evenly, and so does the burst (at least 1 each, so
+    with more workers than the burst the first second may see `workers` requests at once). A worker beyond the
+    count (xdist's replacement for one that went down) gets no resources: what the lost one used is unknown."""
+    if workers < 1 or index < 0:
+        raise ValueError(f"worker {index} of {workers}")
+    resources = 0 if index >= workers else \
+        limits.max_resources // workers + (1 if index < limits.max_resources % workers else 0)
+    return dataclasses.replace(limits, max_resources=resources, max_rate=limits.max_rate / workers,
+                               burst=max(1, limits.burst // workers))
 
 
 class ResourceBudget:

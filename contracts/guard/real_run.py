@@ -9,11 +9,13 @@ whoever builds the suite's target passes it on.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from contracts.exit_codes import ExitCode
@@ -82,6 +84,7 @@ class RealAccountRun:
         self.interrupted = False
         self.messages = sys.stderr  # where the cleanup reports
         self._old_sigterm = None
+        self.worker_ledgers: list[Path] = []  # `run --workers N`: the workers' ledgers, swept at the end too
 
     @classmethod
     def start(cls, options: RunOptions, clearance: Clearance, *, session=None,
@@ -97,6 +100,32 @@ class RealAccountRun:
                                target="aws", endpoint_url=clearance.endpoint_url)
         return cls(clearance, identity=identity, ledger=ledger, pool=pool, limits=limits,
                    read_only=options.read_only, session=session, sleep=sleep)
+
+    # -- parallel workers (`run --workers N`) -------------------------------------------------------------------
+    def handover(self, index: int, workers: int) -> dict:
+        """What worker `index` of `workers` needs to run its part under this run's clearance (it asks STS
+        nothing): the account, the rule accounts, its own run id (so its own ledger, which this run sweeps at the
+        end too, in case the worker went down) and its share of the budget and rate (budget.worker_limits)."""
+        identity = RunIdentity.new(self.identity.prefix)
+        self.worker_ledgers.append(Path(self.ledger.path).parent / f"{identity.run_id}.jsonl")
+        limits = budget_mod.worker_limits(self.limits, index, workers)
+        return {"clearance": {**dataclasses.asdict(self.clearance), "allowlist": list(self.clearance.allowlist)},
+                "pool": {"receivers": list(self.pool.receivers), "linked": list(self.pool.linked),
+                         "source": self.pool.source},
+                "run_id": identity.run_id, "limits": dataclasses.asdict(limits), "worker": index}
+
+    @classmethod
+    def for_worker(cls, options: RunOptions, handover: dict, *, session=None,
+                   sleep: Callable[[float], None] = time.sleep) -> "RealAccountRun":
+        """A worker's part of a run that `handover()` described, with its own identity, ledger and limits."""
+        clearance = Clearance(**{**handover["clearance"], "allowlist": tuple(handover["clearance"]["allowlist"])})
+        pool = plan_mod.AccountPool(tuple(handover["pool"]["receivers"]), tuple(handover["pool"]["linked"]),
+                                    handover["pool"]["source"])
+        identity = RunIdentity(handover["run_id"], options.name_prefix)
+        ledger = Ledger.create(options.ledger_dir, identity, account=clearance.account, region=clearance.region,
+                               target="aws", endpoint_url=clearance.endpoint_url)
+        return cls(clearance, identity=identity, ledger=ledger, pool=pool, limits=budget_mod.Limits(**handover["limits"]),
+                   read_only=options.read_only, session=session or make_session(options), sleep=sleep)
 
     # -- clients ---------------------------------------------------------------------------------------------
     def instrument(self, client) -> Any:
@@ -127,6 +156,14 @@ class RealAccountRun:
         budget_mod.install(client, self.limits, sleep=self._sleep)
         state = ledger_mod.read(self.ledger.path)
         part = sweep_ledger(client, state, self.ledger, caller_account=self.clearance.account, pending_grace=0.0)
+        for path in self.worker_ledgers:  # a worker cleans up after itself; this is for one that went down
+            if path.exists():
+                writer = Ledger.reopen(path)
+                try:
+                    part.extend(sweep_ledger(client, ledger_mod.read(path), writer,
+                                             caller_account=self.clearance.account, pending_grace=0.0))
+                finally:
+                    writer.close()
         earlier = [i for i in (self.cleanup_report.items if self.cleanup_report else [])
                    if i.status in ("removed", "gone")]
         self.cleanup_report = SweepReport(earlier + part.items)
