@@ -20,6 +20,7 @@ COMMANDS = {
     "coverage": ("contracts.cli.coverage", "which model constraints the invalid-request strategies violate"),
     "mutants": ("contracts.cli.mutants", "run the suite against each planted-fault variant: mutation score, time to kill"),
     "sweep": ("contracts.cli.sweep", "delete what real-account runs created (from their ledgers or tags)"),
+    "parity": ("contracts.cli.parity", "compare two behaviour baselines: a Markdown and HTML table of differences"),
 }
 
 
