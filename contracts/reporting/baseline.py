@@ -316,6 +316,8 @@ def after_run(observations: Mapping, *, record_to: str | None, gate: dict | None
               say: Callable[[str], None] = print) -> bool:
     """Write `--record-baseline`, compare with `--baseline` and print what changed; True when a behaviour both
     observed changed (the run then exits 1)."""
+    if not record_to and gate is None:
+        return False
     document = record(observations)
     missing = unaccounted(observations)
     if missing:  # a new suite.observe: add it to BEHAVIOURS, or to NOT_RECORDED with the reason

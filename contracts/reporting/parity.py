@@ -45,8 +45,9 @@ def _table(rows: list[Row], sides: Sides) -> list[str]:
 def headline(comparison: Comparison, sides: Sides) -> str:
     counts = comparison.counts()
     verdict = "agree" if comparison.agree else "DIFFER"
-    return (f"parity of {sides.a} and {sides.b}: they {verdict}: {counts['differ']} behaviour"
-            f"{'s' * (counts['differ'] != 1)} differ, {counts['agree']} agree; observed on one side only: "
+    differ = counts["differ"]
+    return (f"parity of {sides.a} and {sides.b}: they {verdict}: {differ} behaviour{'s' * (differ != 1)} "
+            f"differ{'s' * (differ == 1)}, {counts['agree']} agree; observed on one side only: "
             f"{counts['only before']} in {sides.a}, {counts['only after']} in {sides.b}")
 
 

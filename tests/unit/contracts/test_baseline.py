@@ -92,9 +92,10 @@ def test_the_file_is_the_same_bytes_whatever_the_order_and_counts_of_the_observa
                                                                           "answered ok, then ValidationException": 1}},
                          GetInvoiceUnit={"a read with AsOf before a change": {"showed the earlier version": 1}})
     second = {op: dict(reversed(list(subjects.items()))) for op, subjects in reversed(list(first.items()))}
+    # other counts, and a pair whose first call was refused (the draw's doing, not autofill's)
     second["CreateInvoiceUnit"]["two calls without a token"] = Counter(
         {"answered ok, then ValidationException": 9, "were independent": 1,
-         "answered ValidationException, then ValidationException": 4})  # a refused first call: the draw's, not autofill's
+         "answered ValidationException, then ValidationException": 4})
     text = baseline.dumps(baseline.record(first))
     assert text == baseline.dumps(baseline.record(second))
     assert text.endswith("}\n") and json.loads(text)["format"] == baseline.FORMAT
@@ -159,8 +160,9 @@ def test_a_change_is_a_behaviour_both_observed_answered_differently():
 
 
 def test_the_gate_writes_the_file_prints_each_change_and_says_whether_anything_changed(tmp_path):
-    seen = observations(CreateInvoiceUnit={"conflicting payload (same token) was": {"refused with ConflictException": 2},
-                                           "valid requests were": {"accepted": 10}})
+    seen = observations(CreateInvoiceUnit={
+        "conflicting payload (same token) was": {"refused with ConflictException": 2},
+        "valid requests were": {"accepted": 10}})
     recorded = baseline.record(seen)
     said: list[str] = []
     assert not baseline.after_run(seen, record_to=str(tmp_path / "b.json"), gate=recorded, gate_path="b.json",
@@ -175,3 +177,10 @@ def test_the_gate_writes_the_file_prints_each_change_and_says_whether_anything_c
     assert baseline.after_run(changed, record_to=None, gate=recorded, gate_path="b.json", say=said.append)
     assert said[1:] == ["  changed: CreateInvoiceUnit / conflict-rejection / conflicting payload (same token): "
                         "baseline: refused with ConflictException; this run: accepted"]
+
+
+def test_without_either_option_a_run_neither_records_nor_prints():
+    said: list[str] = []
+    seen = observations(CreateInvoiceUnit={"a brand-new observation": {"whatever": 1}})
+    assert not baseline.after_run(seen, record_to=None, gate=None, gate_path=None, say=said.append)
+    assert said == []

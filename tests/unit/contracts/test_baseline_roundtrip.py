@@ -118,5 +118,6 @@ def test_gating_a_variant_fails_naming_exactly_the_behaviours_that_differ_and_pa
     assert named(parity_out, "  differs: ") == variant.differs
     markdown = (tmp_path / "parity" / "parity.md").read_text()
     differences = markdown.split("## Differences", 1)[1].split("\n## ", 1)[0]
-    rows = [r.strip("|").split(" | ") for r in differences.splitlines() if r.startswith("| ") and "| operation |" not in r]
+    rows = [r.strip("|").split(" | ") for r in differences.splitlines()
+            if r.startswith("| ") and "| operation |" not in r]
     assert {(row[0].strip(), row[2].strip()) for row in rows} == {(op, name) for op, _, name in variant.differs}

@@ -50,7 +50,7 @@ def test_parity_lists_differences_one_sided_behaviours_and_agreements(tmp_path, 
     code = cli.main(["parity", a, b, "--report-dir", str(tmp_path / "out")])
     out = capsys.readouterr().out
     assert code == 1
-    assert out.splitlines()[0] == ("parity of emulator.json and account.json: they DIFFER: 1 behaviour differ, 1 "
+    assert out.splitlines()[0] == ("parity of emulator.json and account.json: they DIFFER: 1 behaviour differs, 1 "
                                    "agree; observed on one side only: 1 in emulator.json, 1 in account.json")
     assert ("  differs: CreateProcurementPortalPreference / conflict-rejection / conflicting payload (same token): "
             "emulator.json: refused with ConflictException; account.json: refused with ValidationException") in out
@@ -60,8 +60,10 @@ def test_parity_lists_differences_one_sided_behaviours_and_agreements(tmp_path, 
                                                     "refused with ConflictException",
                                                     "refused with ValidationException"]]
     # (the property column shows the property's label, which the fault properties get once registered)
-    only_a, only_b = table_rows(markdown, "Observed only in emulator.json"), table_rows(markdown, "Observed only in account.json")
-    assert [row[:1] + row[2:] for row in only_a] == [["CreateInvoiceUnit", "the token window", "86400 s", "not observed"]]
+    only_a = table_rows(markdown, "Observed only in emulator.json")
+    only_b = table_rows(markdown, "Observed only in account.json")
+    assert [row[:1] + row[2:] for row in only_a] == [["CreateInvoiceUnit", "the token window", "86400 s",
+                                                      "not observed"]]
     assert [row[:1] + row[2:] for row in only_b] == [["CreateInvoiceUnit", "the same token from another account",
                                                       "not observed", "made that account's own resource"]]
     assert [row[2] for row in table_rows(markdown, "Agreements")] == ["replay with the same token"]
