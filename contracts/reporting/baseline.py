@@ -7,8 +7,8 @@ window: ran again (Version went up by 1)". It is derived from the run's observat
 which the suite records with `suite.observe`), normalised so that another run against the same target, with another
 seed, writes the same bytes: counts, ARNs, tokens, batch sizes and version numbers are left out, and only the
 observations listed in BEHAVIOURS are recorded. The rest are listed in NOT_RECORDED with the reason; an
-observation in neither is refused by tests/unit/contracts/test_baseline.py, so a new `suite.observe` is never
-silently left out of the gate.
+observation in neither is printed by the run as "left out" (and refused by test_baseline_roundtrip.py), so a new
+`suite.observe` is never silently left out of the gate.
 
 Whether a behaviour is observed at all can depend on the draw: the state machines reach a conflict on a rarely
 drawn operation in most runs, not in every one (docs/baselines.md gives the figures). A behaviour recorded on one
