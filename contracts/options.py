@@ -127,6 +127,8 @@ class RunOptions:
     mock_backend: str | None = None
     example_db: str = DEFAULT_DATABASE
     quiet: bool = False
+    record_baseline: str | None = None  # write what the target did (contracts.reporting.baseline)
+    baseline: str | None = None  # compare what the target did with this baseline: any change fails the run
     # --target aws (the real-account guard: contracts.guard)
     allow_real_account: bool = False
     allowed_account: tuple[str, ...] = ()
@@ -305,6 +307,10 @@ OPTIONS: tuple[Option, ...] = (
                     "machine; join the parts' report directories with `invoicing-contracts merge`)", "i/n",
            parse=_shard),
     Option("quiet", "no progress lines, only the summary", kind="flag", group="advanced", pytest=False),
+    Option("record_baseline", "write what the target did, per operation and property, to this behaviour baseline "
+                              "(stable, sorted JSON; docs/baselines.md)", "FILE", pytest=False),
+    Option("baseline", "compare what the target did with this behaviour baseline: any change fails the run (exit "
+                       "1) and is printed", "FILE", pytest=False),
     Option("allow_real_account", "opt in to writes in a real AWS account (also needs "
                                  "INVOICING_CONTRACTS_ALLOW_REAL_ACCOUNT=1 and the account allowlisted)",
            kind="flag", group=REAL, pytest=False),

@@ -37,6 +37,7 @@ from contracts.exit_codes import ExitCode, UsageError
 from contracts.options import OPTIONS, RunOptions, add_argparse_options
 from contracts.packs.contract import DATA_FILE, ContractDataError, load
 from contracts.plugin import RUN, SUITE_PACKAGE, example_database, target_config
+from contracts.reporting import baseline
 from strategies import botocore_session
 
 # ---------------------------------------------------------------------------------------------------- the CLI
@@ -252,15 +253,17 @@ def run_suite(run: RunContext, gate: DriftGate | None) -> int:
     options = run.options
     if gate is not None:
         run.results.meta.update(gate.meta())
+    gate_baseline = baseline.before_run(options.baseline)  # a bad file stops the run before it starts (exit 2)
     progress = Progress(options)
     started = time.monotonic()
     code = pytest.main(pytest_args(options), plugins=[run, progress])
     elapsed = time.monotonic() - started
-    return conclude(progress.results, code, elapsed, options, gate, collect_errors=progress.collect_errors)
+    return conclude(progress.results, code, elapsed, options, gate, collect_errors=progress.collect_errors,
+                    gate_baseline=gate_baseline)
 
 
 def conclude(results: Results | None, code: int, elapsed: float, options: RunOptions, gate: DriftGate | None, *,
-             collect_errors=(), command: str = "run") -> int:
+             collect_errors=(), command: str = "run", gate_baseline: dict | None = None) -> int:
     """The console's summary of a run (or of merged parts: `merge`) and its exit code."""
     target_error = results.meta.get("target_error") if results is not None else None
     if target_error:
@@ -294,11 +297,13 @@ def conclude(results: Results | None, code: int, elapsed: float, options: RunOpt
     if real:
         print(real_account_line(real, results.meta.get("not_sent") or {}))
     print(f"reports: {Path(options.report_dir) / 'behaviour.md'} (and .html), results.json, junit.xml")
+    changed = baseline.after_run(results.observations, record_to=options.record_baseline, gate=gate_baseline,
+                                 gate_path=options.baseline)
     if gate is not None and gate.failed:
         more = f" (and {len(gate.failures) - 1} more)" if len(gate.failures) > 1 else ""
         print(f"invoicing-contracts {command}: the model drift gate failed: {gate.failures[0]}{more}", file=sys.stderr)
     if summary["violations"] or summary["errors"] or code == pytest.ExitCode.TESTS_FAILED or \
-            (gate is not None and gate.failed):
+            (gate is not None and gate.failed) or changed:
         return ExitCode.VIOLATED
     if code == pytest.ExitCode.INTERRUPTED:
         return ExitCode.USAGE

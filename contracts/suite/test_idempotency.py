@@ -226,6 +226,8 @@ class TokenMachine(RuleBasedStateMachine):
         answer = outcome.error_code or "accepted"
         self.suite.observe(use.op.name, "conflicting payload (same token) was",
                            "accepted" if outcome.ok else f"refused with {answer}")
+        self.suite.observe(use.op.name, "conflicting payload (same token): the error's reason",
+                           outcome.error.get("reason") or ("no error" if outcome.ok else "none given"))
         self.suite.check("conflict_refused", use.op.name, mutation.description, outcome)
 
     # -- rules: create, change, delete -------------------------------------------------------------------------

@@ -117,4 +117,7 @@ def test_invalid_requests(suite: Suite, operation: str, data: st.DataObject) -> 
     names = [f.get("name") for f in unchecked.error.get("fieldList") or []]
     suite.observe(operation, "ValidationException's fieldList",
                   "named the violated member" if violation.path in names else "did not name the violated member")
+    suite.observe(operation, "ValidationException's fieldList, for the violated member",
+                  "named it or a member within it" if any(str(n) == violation.path or str(n).startswith(
+                      (f"{violation.path}.", f"{violation.path}[")) for n in names) else "did not name it")
 
