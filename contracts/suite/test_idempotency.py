@@ -128,6 +128,8 @@ class TokenMachine(RuleBasedStateMachine):
             self.used.add((name, params[entry.token_member], account))
         self.suite.check("declared_error", name, outcome)
         self.suite.check("no_server_error", name, outcome)
+        if outcome.ok:  # every response the machine gets is a response to check, whatever the rule tests
+            self.suite.check("output_schema", name, outcome)
         return outcome, len(self.suite.trace.calls)
 
     def call_unchecked(self, op: TokenOperation, params: dict, note: str) -> tuple[Outcome, int]:
@@ -158,9 +160,12 @@ class TokenMachine(RuleBasedStateMachine):
         params[op.token_member] = self.token(raw.get(op.token_member))
         return params
 
-    def explained(self, op: TokenOperation, params: dict, outcome: Outcome, prop: str) -> None:
-        """A refusal of a valid request must be one the state explains."""
-        self.suite.check("valid_request_handled", op.name, params, outcome, as_property=prop)
+    def explained(self, op: TokenOperation, params: dict, outcome: Outcome, prop: str,
+                  account: str | None = None) -> None:
+        """A refusal of a valid request must be one the suite predicted from the state (the call was refused,
+        so the state is as it was before it)."""
+        self.suite.check("valid_request_handled", op.name, params, outcome,
+                         self.suite.predict(op.name, params, account=account), as_property=prop)
         reason = outcome.error.get("reason")
         self.suite.observe(op.name, "valid requests in the state machine were",
                            "not sent (real-account guard or resource budget)" if outcome.not_sent else
@@ -248,7 +253,7 @@ class TokenMachine(RuleBasedStateMachine):
         params = self.draw(data, op, "request", ref=ref)
         outcome, step = self.call(op, params, account=ref.creation.account, note=op.effect)
         if not outcome.ok:
-            self.explained(op, params, outcome, "valid-requests")
+            self.explained(op, params, outcome, "valid-requests", ref.creation.account)
             return multiple()
         if op.name == "SendProcurementPortalValidation":
             self.suite.target.note_validation_sent(ref.arn)
@@ -264,7 +269,7 @@ class TokenMachine(RuleBasedStateMachine):
         params = Params({self.resource.identifier: ref.arn, op.token_member: self.token()})
         outcome, step = self.call(op, params, account=ref.creation.account, note="delete")
         if not outcome.ok:
-            self.explained(op, params, outcome, "valid-requests")
+            self.explained(op, params, outcome, "valid-requests", ref.creation.account)
             return multiple()
         self.expected.pop(ref.arn, None)
         self.gone.add(ref.arn)
@@ -285,7 +290,7 @@ class TokenMachine(RuleBasedStateMachine):
         params = self.draw(data, send, "send request", ref=ref)
         sent, _ = self.call(send, params, account=account, note="send a validation code")
         if not sent.ok:
-            self.explained(send, params, sent, "valid-requests")
+            self.explained(send, params, sent, "valid-requests", account)
             return multiple()
         self.suite.target.note_validation_sent(ref.arn)
         code = self.suite.target.validation_code(account or self.suite.target.payer, ref.arn)
@@ -296,7 +301,7 @@ class TokenMachine(RuleBasedStateMachine):
         params["Code"] = code
         outcome, step = self.call(verify, params, account=account, note="verify with the code just sent")
         if not outcome.ok:
-            self.explained(verify, params, outcome, "valid-requests")
+            self.explained(verify, params, outcome, "valid-requests", account)
             return multiple()
         self.refresh(verify, ref.arn, params, account, "valid-requests")
         use = TokenUse(verify, params, outcome, account, step)
@@ -338,7 +343,8 @@ class TokenMachine(RuleBasedStateMachine):
         params = Params({**use.params, use.op.token_member: self.token()})
         outcome, step = self.call(use.op, params, account=use.account,
                                   note=f"same payload as step {use.step}, new token")
-        self.suite.check("independent_tokens", use.op.name, params, use.outcome, outcome)
+        self.suite.check("independent_tokens", use.op.name, params, use.outcome, outcome,
+                         self.suite.predict(use.op.name, params, account=use.account))
         self.suite.observe(use.op.name, "the same payload with a new token",
                            "made a new resource" if outcome.ok else f"was refused with {outcome.error_code}")
         if not outcome.ok:
@@ -354,7 +360,8 @@ class TokenMachine(RuleBasedStateMachine):
         params = Params({**use.params, use.op.token_member: self.token()})
         outcome, step = self.call(use.op, params, account=use.account,
                                   note=f"same payload as step {use.step}, new token")
-        self.suite.check("independent_tokens", use.op.name, params, use.outcome, outcome)
+        self.suite.check("independent_tokens", use.op.name, params, use.outcome, outcome,
+                         self.suite.predict(use.op.name, params, account=use.account))
         if not outcome.ok:
             return multiple()
         self.refresh(use.op, arn, params, use.account, "independence")
@@ -380,7 +387,7 @@ class TokenMachine(RuleBasedStateMachine):
                                                   outcome, None, step), "autofill"))
             elif len(outcomes) == 1:
                 self.explained(op, params, outcome, "autofill")
-        self.suite.check("autofill_independent", op.name, params, *outcomes)
+        self.suite.check("autofill_independent", op.name, params, *outcomes, self.suite.predict(op.name, params))
         self.suite.observe(op.name, "two calls without a token",
                            "were independent" if outcomes[0].ok and len(refs) == 2 else
                            f"answered {outcomes[0].error_code or 'ok'}, then {outcomes[1].error_code or 'ok'}")
@@ -412,6 +419,16 @@ class TokenMachine(RuleBasedStateMachine):
             self.suite.observe(creation.op.name, "a replayed create after the delete",
                                "did not bring the resource back" if not read.ok else "brought the resource back")
 
+    def _send_code(self, ref: Ref) -> None:
+        """Have a validation code pending for `ref` (a setup call with a fresh token)."""
+        send = self.suite.contract.operations.get("SendProcurementPortalValidation")
+        if send is None:
+            return
+        params = Params({self.resource.identifier: ref.arn, send.token_member: self.token()})
+        sent, _ = self.call(send, params, account=ref.creation.account, note="setup: send a validation code")
+        if sent.ok:
+            self.suite.target.note_validation_sent(ref.arn)
+
     # -- 6. scope ----------------------------------------------------------------------------------------------
     @precondition(lambda self: bool(self.change_ops))
     @rule(target=tokens, ref=resources, data=st.data())
@@ -421,6 +438,8 @@ class TokenMachine(RuleBasedStateMachine):
         if (op.name, source.token, source.account) in self.used:
             return multiple()  # already used on this operation: that would be a replay or a conflict
         self.begin("scope", op)
+        if op.name == "VerifyProcurementPortalValidation":
+            self._send_code(ref)  # so the verify can succeed and the scope check has something to compare
         params = self.draw(data, op, "request", ref=ref)
         params[op.token_member] = source.token
         outcome, step = self.call(op, params, account=ref.creation.account,
@@ -590,6 +609,7 @@ def test_idempotency(suite: Suite, kind: str) -> None:
             for prop in (replay, "conflict-rejection"):
                 suite.results.expect(entry.name, prop)
     suite.trace.reset_all()
+    suite.resync()  # the oracle's predictions start from the state as it is (machines clean up after themselves)
     # A factory: each machine gets this run's Suite (Hypothesis would build a bare class without arguments).
     run_state_machine_as_test(
         lambda: MACHINES[kind](suite),
