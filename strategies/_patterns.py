@@ -193,7 +193,7 @@ class PatternStrings:
         return tuple(c for c in PROBE_CHARS if not self.full(c))
 
     def ambiguous(self, lo: int, hi: int | None) -> st.SearchStrategy[str] | None:
-        """Values of length lo..hi that match somewhere but not as a whole; None when none can be built."""
+        """Values of length lo..hi some reading accepts and another refuses; None when none can be built."""
         return self._cached("ambiguous", lo, hi, self._build_ambiguous)
 
     def _build_ambiguous(self, lo: int, hi: int | None) -> st.SearchStrategy[str] | None:
