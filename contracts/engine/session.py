@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterable
 
 from contracts import validate_request
 from contracts.calls import Api, Call, Outcome, Trace, comparable
-from contracts.checks import CHECKS, CheckContext, first_mismatch
+from contracts.checks import CHECKS, CheckContext, ContractViolation, first_mismatch
 from contracts.checks.builtin import NotExercised
 from contracts.engine.oracle import Oracle
 from contracts.engine.results import Results
@@ -266,6 +266,7 @@ class Suite:
         self.oracle = Oracle(self.target.payer, self.target.members, rate_limited=self.target.kind == "aws",
                              validation_code=self.target.validation_code)
         self._discovered = False
+        self.seen_violations: list[ContractViolation] = []  # every violation raised, for flaky replays
 
     # -- calls -------------------------------------------------------------------------------------------------
     def api(self, *, account: str | None = None, validate: bool = True) -> Api:
@@ -302,10 +303,30 @@ class Suite:
             CHECKS.run(name, ctx, *args, **kwargs)
         except NotExercised as why:  # ran without its subject: a check run that cannot hold the property
             vacuous = str(why) or name
+        except ContractViolation as violation:
+            self.seen_violations.append(violation)
+            raise
         finally:  # a violation is recorded too (as exercised), then propagates
             for op, prop, check, passed in heard:
                 self.results.record(op, prop, check, passed or bool(vacuous), unit=self.trace.unit,
                                     exercised=not vacuous, why=vacuous)
+
+    def reporting_flaky(self, run: Callable[[], Any]) -> Any:
+        """Run a Hypothesis test; when Hypothesis cannot replay a failing example against a target whose state
+        moved on (Flaky: the replay drew differently or passed), raise the violation the run did see, with the
+        calls of its example, instead of losing it behind the flakiness error."""
+        from hypothesis.errors import Flaky
+
+        seen = len(self.seen_violations)
+        try:
+            return run()
+        except Flaky as flaky:
+            if isinstance(flaky, BaseExceptionGroup) and flaky.subgroup(ContractViolation) is not None:
+                raise  # FlakyFailure carries the violation itself: the reporters find it there
+            new = self.seen_violations[seen:]
+            if new:
+                raise new[0] from flaky
+            raise
 
     def _record(self, operation: str, prop: str, check: str, passed: bool) -> None:
         self.results.record(operation, prop, check, passed, unit=self.trace.unit)

@@ -32,6 +32,7 @@ from hypothesis.stateful import (
 import strategies
 from contracts import calls
 from contracts.calls import Call, Outcome, comparable
+from contracts.checks import ContractViolation
 from contracts.model.redaction import REDACTOR
 from contracts.packs.contract import TokenOperation, load
 from contracts.engine.session import Params, Suite, invalid_on_the_wire, read_view
@@ -177,13 +178,20 @@ class TokenMachine(RuleBasedStateMachine):
         read = self.suite.read(self.resource, arn, account=account)
         if not read.ok:
             self.suite.trace.add(_read_call(self.resource.read, self.resource.identifier, arn, read, account))
-            self.suite.context(op.name, prop).fail(
-                f"after a successful {op.name}, {self.resource.read} cannot read {arn}",
-                expected="the resource", observed=read.summary(), property_id=prop)
+            self._fail(self.suite.context(op.name, prop),
+                       f"after a successful {op.name}, {self.resource.read} cannot read {arn}",
+                       expected="the resource", observed=read.summary(), property_id=prop)
         if op.effect != "action":
             self.suite.check("effect_visible", op.name, params, read_view(self.resource, read), as_property=prop)
         self.expected[arn] = read_view(self.resource, read)
         self.accounts[arn] = account
+
+    def _fail(self, ctx, title: str, **kwargs) -> None:
+        try:
+            ctx.fail(title, **kwargs)
+        except ContractViolation as violation:
+            self.suite.seen_violations.append(violation)
+            raise
 
     def created(self, use: TokenUse, prop: str) -> Ref:
         arn = use.outcome.response[use.op.response_identifier]
@@ -522,6 +530,13 @@ class TokenMachine(RuleBasedStateMachine):
     def state_matches_reads(self):
         if not hasattr(self, "expected"):
             return
+        try:
+            self._state_matches_reads()
+        except ContractViolation as violation:
+            self.suite.seen_violations.append(violation)
+            raise
+
+    def _state_matches_reads(self):
         prop, op = self.last_property, self.last_operation
         ctx = self.suite.context(op, prop)
         for arn, view in self.expected.items():
@@ -611,8 +626,8 @@ def test_idempotency(suite: Suite, kind: str) -> None:
     suite.trace.reset_all()
     suite.resync()  # the oracle's predictions start from the state as it is (machines clean up after themselves)
     # A factory: each machine gets this run's Suite (Hypothesis would build a bare class without arguments).
-    run_state_machine_as_test(
+    suite.reporting_flaky(lambda: run_state_machine_as_test(
         lambda: MACHINES[kind](suite),
         settings=settings(settings.default, max_examples=suite.sizing.stateful_examples,
                           stateful_step_count=suite.sizing.stateful_steps),
-    )
+    ))

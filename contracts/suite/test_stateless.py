@@ -27,8 +27,16 @@ def live_fixtures(suite: Suite):
     yield
 
 
+def test_valid_requests(suite: Suite, operation: str) -> None:
+    suite.reporting_flaky(lambda: _valid_requests(suite, operation))
+
+
+def test_invalid_requests(suite: Suite, operation: str) -> None:
+    suite.reporting_flaky(lambda: _invalid_requests(suite, operation))
+
+
 @given(data=st.data())
-def test_valid_requests(suite: Suite, operation: str, data: st.DataObject) -> None:
+def _valid_requests(suite: Suite, operation: str, data: st.DataObject) -> None:
     hints = suite.hints
     known = suite.discovered_hints(operation)
     # Mostly aimed at identifiers known to exist (so responses get checked), sometimes at any model-valid one.
@@ -39,6 +47,6 @@ def test_valid_requests(suite: Suite, operation: str, data: st.DataObject) -> No
 
 
 @given(data=st.data())
-def test_invalid_requests(suite: Suite, operation: str, data: st.DataObject) -> None:
+def _invalid_requests(suite: Suite, operation: str, data: st.DataObject) -> None:
     invalid = data.draw(strategies.requests(operation, valid=False, hints=suite.hints), label="invalid request")
     send_invalid(suite, operation, invalid)
