@@ -8,6 +8,9 @@ here, never from the `strategies._*` modules.
 
 from strategies._api import (
     ambiguous_requests,
+    edge_requests,
+    edge_sites,
+    fixed_example,
     invalid_requests,
     mutations,
     requests,
@@ -27,6 +30,8 @@ from strategies.hints import Hints
 __all__ = [
     # strategies of requests
     "requests", "invalid_requests", "violation_sites", "ambiguous_requests", "mutations",
+    # the coverage phase: every edge of the model, and draws that do not depend on the seed
+    "edge_sites", "edge_requests", "fixed_example",
     "InvalidRequest", "Violation", "AmbiguousRequest", "Site", "Mutation", "Hints",
     # the model, read once for every consumer
     "service_model", "operation_model", "botocore_session", "token_members", "sensitive_members",

@@ -7,6 +7,7 @@ import functools
 from hypothesis import strategies as st
 
 from strategies._compile import Compiler
+from strategies._coverage import edge_request, edge_sites as _edge_sites
 from strategies._model import operation_model
 from strategies._mutations import mutation_strategy
 from strategies._patterns import Contradiction
@@ -83,3 +84,38 @@ def ambiguous_requests(operation: str, *, service: str = "invoicing", hints: Hin
 def mutations(operation: str, params: dict, *, service: str = "invoicing", hints: Hints | None = None):
     """Mutation values: valid requests differing from `params` in exactly one field (tokens excluded)."""
     return mutation_strategy(_input_shape(operation, service), params, Compiler(hints))
+
+
+@functools.lru_cache(maxsize=None)
+def edge_sites(operation: str, *, service: str = "invoicing") -> tuple[Site, ...]:
+    """Every edge of `operation`'s input: each bounded node at min and at max, each enum value (layer "valid")."""
+    return tuple(_edge_sites(_input_shape(operation, service)))
+
+
+def edge_requests(operation: str, site: Site, *, service: str = "invoicing", hints: Hints | None = None):
+    """Valid request dicts with the node of `site` (one of `edge_sites(operation)`) at that edge."""
+    return _edge_strategy(operation, service, hints, site)
+
+
+@functools.lru_cache(maxsize=None)
+def _edge_strategy(operation, service, hints, site):
+    return edge_request(_input_shape(operation, service), site, Compiler(hints))
+
+
+def fixed_example(strategy: st.SearchStrategy, *, at: int = 0):
+    """One value of `strategy` that depends only on the strategy and `at`, never on the run's seed: what a
+    coverage phase sends whatever seed explores afterwards. Hypothesis draws it (so filters and composites work)
+    under a fixed seed, generating only: no database, no shrinking, no health checks."""
+    from hypothesis import HealthCheck, Phase, given, seed, settings
+
+    out: list = []
+
+    @seed(at)
+    @settings(max_examples=1, phases=[Phase.generate], database=None, deadline=None,
+              suppress_health_check=list(HealthCheck))
+    @given(strategy)
+    def draw(value) -> None:
+        out.append(value)
+
+    draw()
+    return out[-1]

@@ -15,9 +15,12 @@ cached; the `st.composite` functions are defined once at module level (Hypothesi
 source each time one is defined: milliseconds each). A compiled program makes exactly the draws the parsed
 tree would, in the same order, so a given choice sequence still gives the same value.
 
-Misfits, relative to Smithy's unanchored reading (`search`) and the whole-value reading (`fullmatch`):
-- `violating()`: nothing matches anywhere, so it fails under both readings (a real "pattern" violation);
-- `ambiguous()`: matches somewhere but not as a whole; readings disagree, so it documents, never fails.
+Four readings of a model pattern: Java or ECMAScript (strategies._regex: `\s`, `\S` and `.` differ), each
+unanchored (Smithy's `search`) or whole-value (`fullmatch`). Valid values satisfy all four; misfits:
+- `violating()`: nothing matches anywhere under either flavour, so every reading refuses it (a real "pattern"
+  violation);
+- `ambiguous()`: some reading accepts it and another refuses it (matches somewhere but not as a whole, or is
+  whole under Java but not under ECMAScript: `\S+` with a no-break space); documents, never fails.
 """
 
 from __future__ import annotations
@@ -95,6 +98,8 @@ class PatternStrings:
         self.where = where
         self.py = translate(pattern, where) if pattern is not None else py
         self.regex = re.compile(self.py)
+        # The ECMAScript reading (an already-Python pattern has one reading only).
+        self.ecma = re.compile(translate(pattern, where, "ecma")) if pattern is not None else self.regex
         self.parsed = sre_parse.parse(self.py)
         self.width = _width(self.parsed)
         self.dotall = bool(self.parsed.state.flags & re.DOTALL)
@@ -144,10 +149,12 @@ class PatternStrings:
         return None if self.stretch_at is None else _Program(self.stretch_at[1][2], 0, self.dotall, None)
 
     def full(self, value: str) -> bool:
-        return self.regex.fullmatch(value) is not None
+        """A whole match under both flavours: valid under every reading."""
+        return self.regex.fullmatch(value) is not None and self.ecma.fullmatch(value) is not None
 
     def anywhere(self, value: str) -> bool:
-        return self.regex.search(value) is not None
+        """A match somewhere under either flavour: some reading accepts it."""
+        return self.regex.search(value) is not None or self.ecma.search(value) is not None
 
     def can_reach(self, lo: int, hi: int | None) -> bool:
         try:
@@ -161,7 +168,7 @@ class PatternStrings:
     @functools.cached_property
     def bad_chars(self) -> tuple[str, ...]:
         """Probe characters that match nowhere, even repeated: the alphabet of values failing both readings."""
-        if self.regex.search("") is not None:
+        if self.anywhere(""):
             return ()  # matches the empty string, hence somewhere in every string
         return tuple(c for c in PROBE_CHARS if not self.anywhere(c) and not self.anywhere(c * 3))
 
@@ -186,7 +193,7 @@ class PatternStrings:
         return tuple(c for c in PROBE_CHARS if not self.full(c))
 
     def ambiguous(self, lo: int, hi: int | None) -> st.SearchStrategy[str] | None:
-        """Values of length lo..hi that match somewhere but not as a whole; None when none can be built."""
+        """Values of length lo..hi some reading accepts and another refuses; None when none can be built."""
         return self._cached("ambiguous", lo, hi, self._build_ambiguous)
 
     def _build_ambiguous(self, lo: int, hi: int | None) -> st.SearchStrategy[str] | None:

@@ -8,6 +8,12 @@ Hypothesis's `from_regex` all read the same way.
 
 A construct we cannot translate faithfully raises `UntranslatablePattern` naming the shape; it is never skipped.
 Smithy patterns are unanchored (`re.search`); callers choose the reading (`fullmatch` for valid values).
+
+Smithy itself says its patterns are ECMA-262 regular expressions, while the AWS services behind the models are
+mostly Java. The readings differ on `\s`/`\S` (ECMAScript's whitespace adds U+00A0, U+FEFF, the Zs spaces and
+U+2028/U+2029 to Java's ASCII six) and on `.` (ECMAScript lets U+0085 through); `\d` and `\w` are ASCII in both.
+`translate(pattern, flavour="ecma")` gives the ECMAScript reading, so callers can ask for values both readings
+agree on (strategies._patterns: valid under both, invalid under both, the rest ambiguous).
 """
 
 from __future__ import annotations
@@ -124,6 +130,12 @@ _LINE_TERMINATORS = _chars("\n\r\x85\u2028\u2029")  # what Java's `.` does not m
 _ESCAPE_CLASSES = {
     "d": _DIGIT, "w": _WORD, "s": _SPACE, "h": _HSPACE, "v": _VSPACE,
 }
+# ECMA-262: WhiteSpace (TAB, VT, FF, SP, NBSP, ZWNBSP, Zs) and LineTerminator (LF, CR, LS, PS).
+_ECMA_LINE_TERMINATORS = _chars("\n\r\u2028\u2029")
+_ECMA_SPACE = _merge(_chars("\t\x0b\f \xa0\ufeff\u1680\u202f\u205f\u3000") + ((0x2000, 0x200A),)
+                     + _ECMA_LINE_TERMINATORS)
+_ECMA_ESCAPE_CLASSES = {"d": _DIGIT, "w": _WORD, "s": _ECMA_SPACE}
+FLAVOURS = ("java", "ecma")
 
 
 def _property(name: str) -> Ranges | None:
@@ -231,9 +243,12 @@ _UNSUPPORTED_FLAGS = {"d": "UNIX_LINES (?d)", "U": "UNICODE_CHARACTER_CLASS (?U)
 
 
 class _Translator:
-    def __init__(self, pattern: str, where: str):
+    def __init__(self, pattern: str, where: str, flavour: str = "java"):
         self.p, self.where, self.i = pattern, where, 0
         self.dotall = False
+        self.ecma = flavour == "ecma"
+        self.classes = _ECMA_ESCAPE_CLASSES if self.ecma else _ESCAPE_CLASSES
+        self.line_terminators = _ECMA_LINE_TERMINATORS if self.ecma else _LINE_TERMINATORS
 
     def error(self, construct: str, why: str = "which Python re cannot read"):
         _fail(self.where, construct, self.p, why)
@@ -252,7 +267,7 @@ class _Translator:
                 out.append(self.char_class())
             elif c == ".":
                 self.i += 1
-                out.append("." if self.dotall else _emit_class(_complement(_LINE_TERMINATORS)))
+                out.append("." if self.dotall else _emit_class(_complement(self.line_terminators)))
             elif c == "(":
                 out.append(self.group_open(at_start=not out))
             else:
@@ -309,8 +324,10 @@ class _Translator:
             if c == "P":
                 ranges = _complement(ranges)
             return (_emit_ranges(ranges) if in_class else _emit_class(ranges)), ranges
-        if c.lower() in _ESCAPE_CLASSES:
-            ranges = _ESCAPE_CLASSES[c.lower()]
+        if self.ecma and c == "v":  # ECMAScript: the vertical tab character, not a class
+            return _emit_char(0x0B), ((0x0B, 0x0B),)
+        if c.lower() in self.classes:
+            ranges = self.classes[c.lower()]
             if c.isupper():
                 ranges = _complement(ranges)
             return (_emit_ranges(ranges) if in_class else _emit_class(ranges)), ranges
@@ -422,9 +439,12 @@ class _Translator:
 
 
 @functools.lru_cache(maxsize=None)
-def translate(pattern: str, where: str = "pattern") -> str:
-    """The Python `re` pattern with the meaning of Java `pattern`; `where` names the shape for errors."""
-    translated = _Translator(pattern, where).run()
+def translate(pattern: str, where: str = "pattern", flavour: str = "java") -> str:
+    """The Python `re` pattern with the meaning of `pattern` read as Java (default) or ECMAScript (`"ecma"`);
+    `where` names the shape for errors."""
+    if flavour not in FLAVOURS:
+        raise ValueError(f"flavour must be one of {FLAVOURS}, not {flavour!r}")
+    translated = _Translator(pattern, where, flavour).run()
     try:
         re.compile(translated)
     except re.error as error:  # a construct we passed through that Python reads differently or not at all
@@ -433,8 +453,8 @@ def translate(pattern: str, where: str = "pattern") -> str:
 
 
 @functools.lru_cache(maxsize=None)
-def compiled(pattern: str, where: str = "pattern") -> re.Pattern:
-    return re.compile(translate(pattern, where))
+def compiled(pattern: str, where: str = "pattern", flavour: str = "java") -> re.Pattern:
+    return re.compile(translate(pattern, where, flavour))
 
 
 def anchored(pattern: str, where: str = "pattern") -> str:

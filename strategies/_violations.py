@@ -10,8 +10,9 @@ When no value can break one constraint alone (e.g. an empty string below min=1 c
 `[a-z]+@...`), the label lists the constraints that necessarily break with it in `implied`; the compiler proves
 this from the pattern's length range, it never guesses.
 
-Pattern sites exist only where a value fails BOTH readings (no substring matches). Values that match somewhere
-but not as a whole value are `AmbiguousRequest`s: targets may differ on them, so they document, never fail.
+Pattern sites exist only where a value fails EVERY reading (no substring matches, read as Java or as
+ECMAScript). Values some reading accepts and another refuses (somewhere but not as a whole value; whole under
+Java but not ECMAScript) are `AmbiguousRequest`s: targets may differ on them, so they document, never fail.
 """
 
 from __future__ import annotations
@@ -344,7 +345,8 @@ def _invalid_request(data, operation: str, root: Shape, site: Site, compiler: Co
 
 
 def ambiguous_sites(shape: Shape) -> list[Site]:
-    """String nodes whose pattern has values that match somewhere but not as a whole, within the bounds."""
+    """String nodes whose pattern has values the readings disagree on (somewhere but not as a whole, or Java but
+    not ECMAScript), within the bounds."""
     out = []
     for site in sites_of(shape):
         if site.constraint == "type" and shape_kind(site.shape) == "string" and not site.shape.metadata.get("enum"):
@@ -368,6 +370,6 @@ def _ambiguous_request(data, operation: str, root: Shape, site: Site, compiler: 
     parent, key, _, _, path = _reach(site, compiler, params, root, data)
     parent[key] = value = data(strategy)
     shown = "a sensitive value" if site.sensitive else repr(value)[:60]
-    description = (f"pattern readings disagree at {path}: {shown} matches {pattern} "
-                   f"somewhere (unanchored) but not as a whole value (anchored)")
+    description = (f"pattern readings disagree at {path}: {shown} matches {pattern} under some reading (Java or "
+                   f"ECMAScript, unanchored or whole value) and not under another")
     return AmbiguousRequest(params, path, pattern, description, operation)

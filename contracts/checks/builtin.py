@@ -18,6 +18,8 @@ from contracts.model.redaction import REDACTOR
 @check("no_server_error", property="valid-requests")
 def no_server_error(ctx: CheckContext, outcome: Outcome) -> None:
     """A valid request never gets a 5xx."""
+    if not outcome.sent:
+        raise NotExercised("not sent")
     if outcome.server_fault:
         ctx.fail(f"{ctx.operation} answered a valid request with a server error",
                  expected="a 2xx, or a declared client error", observed=outcome.summary())
@@ -27,46 +29,46 @@ def no_server_error(ctx: CheckContext, outcome: Outcome) -> None:
 def declared_error(ctx: CheckContext, outcome: Outcome) -> None:
     """Every error code is one the operation declares in the model."""
     declared = ctx.contract.declared_errors(ctx.operation)
+    if not outcome.error_code:
+        raise NotExercised("no error answered")
     if outcome.error_code and outcome.error_code not in declared:
         ctx.fail(f"{ctx.operation} answered with an error it does not declare: {outcome.error_code}",
                  expected=f"one of {', '.join(sorted(declared))}", observed=outcome.summary())
 
 
-def _arns_in(value: Any) -> set[str]:
-    if isinstance(value, dict):
-        return set().union(*(_arns_in(v) for v in value.values())) if value else set()
-    if isinstance(value, (list, tuple)):
-        return set().union(*(_arns_in(v) for v in value)) if value else set()
-    return {value} if isinstance(value, str) and value.startswith("arn:") else set()
+class NotExercised(Exception):
+    """Raised by a check that ran without its subject: no successful response to validate, a control request
+    that failed too. The example does not count towards the property's verdict (Suite.check records why)."""
 
 
-def unexplained(ctx: CheckContext, params: dict, outcome: Outcome) -> str | None:
-    """Why a refusal of a VALID request is not explained by the state or the service's rules (None: explained)."""
+def unexplained(ctx: CheckContext, params: dict, outcome: Outcome, predicted: dict[str, str] | None) -> str | None:
+    """Why a refusal of a VALID request is not explained (None: explained).
+
+    Explained only when predicted: `predicted` (contracts.engine.oracle) maps `Code` or `Code:reason` to what the
+    suite knew (the name is taken, not a member, quota reached, a documented rule). A catch-all reason
+    (invalidInput, other), a conflict, a quota or throttling refusal nobody predicted explains nothing."""
     code = outcome.error_code
     if code not in ctx.contract.explained_errors:
         return f"{code} is not an answer a valid request can get"
-    if code == "ResourceNotFoundException":
-        live = _arns_in(params) & set(ctx.live)
-        reads_the_past = any(params.get(name) is not None for name in ctx.contract.point_in_time_members)
-        if live and not reads_the_past:
-            return f"ResourceNotFoundException although the suite knows {sorted(live)[0]} is live"
-    if code == "ValidationException":
-        reason = outcome.error.get("reason")
-        if reason not in ctx.contract.domain_reasons:
-            return (f"ValidationException with reason {reason!r}, which is not a service rule beyond the model "
-                    f"({', '.join(sorted(ctx.contract.domain_reasons))}): the request is valid")
-    return None
+    predicted = predicted or {}
+    reason = outcome.error.get("reason")
+    if code in predicted or (reason and f"{code}:{reason}" in predicted):
+        return None
+    said = f"{code}" + (f" (reason {reason})" if reason else "")
+    expected = "; ".join(f"{k}: {v}" for k, v in sorted(predicted.items())) or "nothing"
+    return f"{said} was not predicted by the state the suite knows (it predicted {expected})"
 
 
 @check("valid_request_handled", property="valid-requests")
-def valid_request_handled(ctx: CheckContext, params: dict, outcome: Outcome) -> None:
-    """A valid request is accepted, or refused only with a declared error the state explains."""
+def valid_request_handled(ctx: CheckContext, params: dict, outcome: Outcome,
+                          predicted: dict[str, str] | None = None) -> None:
+    """A valid request is accepted, or refused only with a declared error the suite predicted from the state."""
     if outcome.refused_by_client:
         ctx.fail(f"botocore refused a request the model allows ({ctx.operation})",
                  expected="the request is sent", observed=outcome.summary())
     if outcome.ok:
         return
-    why = unexplained(ctx, params, outcome)
+    why = unexplained(ctx, params, outcome, predicted)
     if why:
         ctx.fail(f"{ctx.operation} refused a valid request: {why}", expected="accepted, or an explained refusal",
                  observed=outcome.summary())
@@ -82,7 +84,7 @@ def _output_validator(operation: str):
 def output_schema(ctx: CheckContext, outcome: Outcome) -> None:
     """A successful response's raw JSON body validates against the operation's output schema."""
     if not outcome.ok:
-        return
+        raise NotExercised("no successful response to validate")
     body = outcome.wire if outcome.wire is not None else ({} if not outcome.wire_text.strip() else None)
     if body is None:
         ctx.fail(f"{ctx.operation} answered with a body that is not JSON", expected="a JSON object",
@@ -154,7 +156,8 @@ def conflict_refused(ctx: CheckContext, mutation_description: str, outcome: Outc
                  f"not {expected}", expected=expected, observed=outcome.summary())
 
 
-def _independent(ctx: CheckContext, params: dict, first: Outcome, second: Outcome, what: str) -> None:
+def _independent(ctx: CheckContext, params: dict, first: Outcome, second: Outcome, what: str,
+                 predicted: dict[str, str] | None) -> None:
     op = ctx.token_operation
     if second.ok:
         if op.effect == "create" and first.ok:
@@ -163,16 +166,17 @@ def _independent(ctx: CheckContext, params: dict, first: Outcome, second: Outcom
                 ctx.fail(f"{what} ({ctx.operation}) returned the first call's {ident}",
                          expected=f"a new {ident}", observed=second.summary())
         return
-    why = unexplained(ctx, params, second)
+    why = unexplained(ctx, params, second, predicted)
     if why:
         ctx.fail(f"{what} ({ctx.operation}) was refused: {why}",
                  expected="a new effect or an explained refusal", observed=second.summary())
 
 
 @check("independent_tokens", property="independence")
-def independent_tokens(ctx: CheckContext, params: dict, first: Outcome, second: Outcome) -> None:
-    """Two tokens, one payload: the second call is a request of its own (new resource, or an explained refusal)."""
-    _independent(ctx, params, first, second, "the same payload with a new token")
+def independent_tokens(ctx: CheckContext, params: dict, first: Outcome, second: Outcome,
+                       predicted: dict[str, str] | None = None) -> None:
+    """Two tokens, one payload: the second call is a request of its own (new resource, or a predicted refusal)."""
+    _independent(ctx, params, first, second, "the same payload with a new token", predicted)
 
 
 @check("autofilled_token_sent", property="autofill")
@@ -191,9 +195,10 @@ def autofilled_token_sent(ctx: CheckContext, outcome: Outcome) -> None:
 
 
 @check("autofill_independent", property="autofill")
-def autofill_independent(ctx: CheckContext, params: dict, first: Outcome, second: Outcome) -> None:
+def autofill_independent(ctx: CheckContext, params: dict, first: Outcome, second: Outcome,
+                         predicted: dict[str, str] | None = None) -> None:
     """Two calls without a token are independent requests (the SDK fills a new token into each)."""
-    _independent(ctx, params, first, second, "a second call without a token")
+    _independent(ctx, params, first, second, "a second call without a token", predicted)
 
 
 @check("delete_replay_same", property="delete-replay")
@@ -227,6 +232,8 @@ def no_resurrection(ctx: CheckContext, arn: str, replay: Outcome, read: Outcome)
 def token_scoped_to_operation(ctx: CheckContext, source_operation: str, outcome: Outcome,
                               control: Outcome | None) -> None:
     """A token another operation used changes nothing here: refused only if a fresh token is refused too."""
+    if not outcome.ok and (control is None or not control.ok):
+        raise NotExercised("refused, and the control with a fresh token was refused too")
     if not outcome.ok and control is not None and control.ok:
         ctx.fail(f"{ctx.operation} with a token {source_operation} had used was refused, while the same request "
                  f"with a fresh token succeeded", expected=f"a fresh {ctx.operation}", observed=outcome.summary())
@@ -249,6 +256,8 @@ def token_scoped_to_account(ctx: CheckContext, first: Outcome, outcome: Outcome)
 @check("failure_does_not_poison", property="failure-does-not-poison")
 def failure_does_not_poison(ctx: CheckContext, refused: Outcome, outcome: Outcome, control: Outcome | None) -> None:
     """After a refused request, its token carries a valid request like a fresh token would."""
+    if not outcome.ok and (control is None or not control.ok):
+        raise NotExercised("refused, and the control with a fresh token was refused too")
     if not outcome.ok and control is not None and control.ok:
         ctx.fail(f"a token whose first {ctx.operation} was refused ({refused.error_code}) no longer works: the "
                  f"valid request was refused, the same request with a fresh token succeeded",

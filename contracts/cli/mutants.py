@@ -195,12 +195,13 @@ def _read_outcome(run: Run, probe_path: Path, results_path: Path) -> None:
     elif run.exit_code == 0:
         run.verdict = "survived"
     elif run.exit_code == 1 and failures:
-        run.verdict = "killed"
+        run.verdict = "killed"  # only a reported violation kills: a suite error or an untested gate does not
     elif run.exit_code == 1 and probe.get("first_violation"):
-        # A violation was raised and the run failed, but the suite ended in an error (e.g. Hypothesis could not
-        # replay the failing example: FlakyStrategyDefinition). Killed, with the reason the report lacks it.
-        run.verdict, run.reported = "killed", "suite error"
-        run.detail = (errors[0] if errors else "exit 1; the violation is not in results.json")[:300]
+        # A violation was raised, but the run reported none (e.g. Hypothesis could not replay the failing example:
+        # FlakyStrategyDefinition): no reported violation, no reproduction, so no kill.
+        run.verdict, run.reported = "error", "suite error"
+        run.detail = ("a violation was raised but not reported: "
+                      + (errors[0] if errors else "exit 1; the violation is not in results.json"))[:300]
     elif run.exit_code == 1:
         run.verdict = "error"
         run.detail = (errors[0] if errors else "exit 1 without a reported violation; see console.log")[:300]
@@ -293,7 +294,7 @@ def mutant_table(scores: list[Score]) -> str:
         by = (f"{_short_property(caught.get('property', ''))} / {caught.get('check') or '-'} "
               f"({caught.get('operation', '?')})") if caught else (score.runs[0].detail[:60] or "-")
         verdict = score.verdict + (f" {score.kills}/{len(score.runs)}" if len(score.runs) > 1 else "")
-        if any(r.verdict == "killed" and r.reported != "violation" for r in score.runs):
+        if any(r.reported != "violation" for r in score.runs):
             verdict += "*"
         run_s = statistics.median(r.seconds for r in score.runs)
         rows.append((score.variant, verdict, by, _short_property(score.expected),
@@ -343,10 +344,10 @@ def main(args: argparse.Namespace) -> int:
     percent = 100.0 * killed / len(scores)
     print(f"mutation score: {killed}/{len(scores)} killed ({percent:.1f}%) under profile {args.profile}; "
           f"seeds {seed}..{seed + args.repeat - 1}; {elapsed:.0f} s in total")
-    flagged = [s.variant for s in scores if any(r.verdict == "killed" and r.reported != "violation" for r in s.runs)]
+    flagged = [s.variant for s in scores if any(r.reported != "violation" for r in s.runs)]
     if flagged:
-        print(f"  * killed, but the run reported a suite error instead of the violation (see each run's results.json; "
-              f"the violation is the probe's first): {', '.join(flagged)}")
+        print(f"  * not killed: a violation was raised, but the run reported a suite error instead (see each "
+              f"run's results.json; the violation is the probe's first): {', '.join(flagged)}")
     for score in scores:
         if score.verdict != "killed":
             bad = next(r for r in score.runs if r.verdict != "killed")

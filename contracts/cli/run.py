@@ -276,8 +276,9 @@ def conclude(results: Results | None, code: int, elapsed: float, options: RunOpt
     summary = results.summary()
     print()
     print(reporting.summary_table(results))
-    print("ok: held; FAIL: violated; ERR: the suite could not check it; -: not exercised; numbered columns are "
-          "the properties of docs/idempotency.md")
+    print("ok: held (exercised); FAIL: violated; ERR: the suite could not check it; NONE: untested (no example "
+          "reached it); skip: not testable on this target; numbered columns are the properties of "
+          "docs/idempotency.md")
     print()
     for violation in results.violations:
         print(violation["text"])
@@ -285,8 +286,14 @@ def conclude(results: Results | None, code: int, elapsed: float, options: RunOpt
     for error in results.errors:
         print(f"suite error: {error}")
         print()
+    for op, prop, cell in results.untested(excused=True):
+        print(f"not testable here: {op} / {prop}: {'; '.join(dict.fromkeys(cell.skipped))}")
+    for op, prop, cell in results.untested(excused=False):
+        why = ", ".join(f"{w} x{n}" for w, n in cell.not_exercised.most_common()) or "no check ran"
+        print(f"UNTESTED: {op} / {prop}: no example reached its subject ({why})")
     print(f"{summary['violations']} violation{'s' * (summary['violations'] != 1)}, "
-          f"{summary['errors']} suite error{'s' * (summary['errors'] != 1)}; "
+          f"{summary['errors']} suite error{'s' * (summary['errors'] != 1)}, "
+          f"{summary['untested']} untested; "
           f"{summary['held']} of {summary['checked']} operation x property checks held; "
           f"{summary['examples_run']} examples, {summary['checks_run']} check runs in {elapsed:.1f}s")
     for line in faults_lines(results.meta.get("faults")):
@@ -302,8 +309,8 @@ def conclude(results: Results | None, code: int, elapsed: float, options: RunOpt
     if gate is not None and gate.failed:
         more = f" (and {len(gate.failures) - 1} more)" if len(gate.failures) > 1 else ""
         print(f"invoicing-contracts {command}: the model drift gate failed: {gate.failures[0]}{more}", file=sys.stderr)
-    if summary["violations"] or summary["errors"] or code == pytest.ExitCode.TESTS_FAILED or \
-            (gate is not None and gate.failed) or changed:
+    if summary["violations"] or summary["errors"] or summary["untested"] or code == pytest.ExitCode.TESTS_FAILED \
+            or (gate is not None and gate.failed) or changed:
         return ExitCode.VIOLATED
     if code == pytest.ExitCode.INTERRUPTED:
         return ExitCode.USAGE

@@ -1,5 +1,11 @@
-"""What a run found, as it runs: per operation x property, how many examples exercised its checks, and the
-violations, errors and skips; the suite's observations of what the target did; the run's metadata.
+"""What a run found, as it runs: per operation x property, how many examples ran its checks and how many of them
+reached its subject (`exercised`), and the violations, errors and skips; the suite's observations of what the
+target did; the run's metadata.
+
+A property is held only where its subject was exercised: a check that ran without its subject (an output schema
+with no successful response, a scope check whose control failed) proves nothing, so a cell without one
+exercised example is `untested`, and fails the run unless the target declared it cannot be exercised there
+(`add_skip`: faults off, expiry on a real account), which `excused` says.
 
 The engine fills it; the reporters (contracts.reporting) read it.
 """
@@ -14,7 +20,7 @@ from typing import Any
 from contracts.checks import PROPERTIES
 from contracts.model.redaction import REDACTOR
 
-VERDICTS = ("violated", "error", "held", "not run")
+VERDICTS = ("violated", "error", "held", "untested")
 
 
 @dataclass
@@ -25,6 +31,10 @@ class Cell:
     checks_run: int = 0
     passed: int = 0
     last_unit: int = -1
+    exercised: int = 0  # examples in which a check reached its subject (the only ones that can hold it)
+    last_exercised_unit: int = -1
+    # why checks ran without their subject ("no successful response", "the control failed too") -> how often
+    not_exercised: Counter = field(default_factory=Counter)
     violations: list[dict] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
@@ -35,9 +45,18 @@ class Cell:
             return "violated"
         if self.errors:
             return "error"
-        if self.examples:
+        if self.exercised:
             return "held"
-        return "not run"
+        return "untested"
+
+    @property
+    def excused(self) -> bool:
+        """Untested because the target declared the property cannot be exercised there (the reasons: skipped)."""
+        return self.verdict == "untested" and bool(self.skipped)
+
+    def excuse(self, reason: str) -> None:
+        if reason not in self.skipped:
+            self.skipped.append(reason)
 
 
 class Results:
@@ -53,8 +72,10 @@ class Results:
         self.connection_errors: list[str] = []
         self._units: set[int] = set()  # the examples (state-machine steps) in which any check ran
 
-    def record(self, operation: str, prop: str, check: str, passed: bool, unit: int) -> None:
-        """One run of a check, in the example (or state-machine step) numbered `unit` of the run's trace."""
+    def record(self, operation: str, prop: str, check: str, passed: bool, unit: int, *,
+               exercised: bool = True, why: str = "") -> None:
+        """One run of a check, in the example (or state-machine step) numbered `unit` of the run's trace;
+        `exercised=False` (with `why`) when it ran without its subject."""
         with self._lock:
             cell = self.cells[(operation, prop)]
             cell.checks_run += 1
@@ -63,13 +84,18 @@ class Results:
             if cell.last_unit != unit:
                 cell.last_unit = unit
                 cell.examples += 1
+            if not exercised:
+                cell.not_exercised[why or check] += 1
+            elif cell.last_exercised_unit != unit:
+                cell.last_exercised_unit = unit
+                cell.exercised += 1
 
     def observe(self, operation: str, subject: str, outcome: str, count: int = 1) -> None:
         with self._lock:
             self.observations[operation][subject][outcome] += count
 
     def expect(self, operation: str, prop: str) -> None:
-        """Make the cell exist (so a property never exercised shows as 'not run' instead of vanishing)."""
+        """Make the cell exist (so a property never exercised shows as 'untested' instead of vanishing)."""
         with self._lock:
             self.cells[(operation, prop)]
 
@@ -94,6 +120,28 @@ class Results:
     def violations(self) -> list[dict]:
         return [v for cell in self.cells.values() for v in cell.violations]
 
+    def excuse_unselected(self) -> None:
+        """What the run declared it would not exercise: operations it did not select (a state machine's create
+        and delete serve the selected ones), and, on a real account, what the guard or the resource budget kept
+        back (`not_sent`). Untested there is reported with the reason, and does not fail the gate."""
+        selected = self.meta.get("operations")
+        kept_back = {k: v for k, v in (self.meta.get("not_sent") or {}).items() if v}
+        with self._lock:
+            for (op, _prop), cell in self.cells.items():
+                if cell.verdict != "untested":
+                    continue
+                if selected and op not in selected:
+                    cell.excuse("the operation was not selected (--operations); it ran only to serve others")
+                elif kept_back:
+                    cell.excuse("the real-account guard or resource budget kept requests back ("
+                                + ", ".join(f"{n} {by}" for by, n in sorted(kept_back.items())) + ")")
+
+    def untested(self, *, excused: bool) -> list[tuple[str, str, Cell]]:
+        """The untested cells (operation, property, cell): those the target excused, or those it did not."""
+        self.excuse_unselected()
+        return [(op, prop, cell) for (op, prop), cell in sorted(self.cells.items())
+                if cell.verdict == "untested" and cell.excused == excused]
+
     @property
     def errors(self) -> list[str]:
         return [e for cell in self.cells.values() for e in cell.errors]
@@ -117,6 +165,7 @@ class Results:
         return lines
 
     def to_dict(self) -> dict[str, Any]:
+        self.excuse_unselected()
         operations = {}
         for op, props in self.by_operation().items():
             operations[op] = {
@@ -129,6 +178,9 @@ class Results:
                         "failures": [{k: v for k, v in f.items() if k != "text"} for f in cell.violations],
                         "errors": cell.errors,
                         "skipped": cell.skipped,
+                        "exercised": cell.exercised,
+                        "excused": cell.excused,
+                        "not_exercised": dict(cell.not_exercised.most_common()),
                     }
                     for prop, cell in props.items()
                 },
@@ -141,6 +193,7 @@ class Results:
         }
 
     def summary(self) -> dict[str, int]:
+        self.excuse_unselected()
         verdicts = Counter(cell.verdict for cell in self.cells.values())
         return {
             "operations": len({op for op, _ in self.cells}),
@@ -148,7 +201,9 @@ class Results:
             "held": verdicts["held"],
             "violated": verdicts["violated"],
             "errors": verdicts["error"],
-            "not_run": verdicts["not run"],
+            "not_run": verdicts["untested"],  # the old name, kept for readers of results.json
+            "untested": sum(cell.verdict == "untested" and not cell.excused for cell in self.cells.values()),
+            "untested_excused": sum(cell.excused for cell in self.cells.values()),
             "violations": len(self.violations),
             "examples_run": len(self._units),
             "checks_run": sum(cell.checks_run for cell in self.cells.values()),

@@ -11,7 +11,9 @@ from typing import Any, Callable, Iterable
 
 from contracts import validate_request
 from contracts.calls import Api, Call, Outcome, Trace, comparable
-from contracts.checks import CHECKS, CheckContext, first_mismatch
+from contracts.checks import CHECKS, CheckContext, ContractViolation, first_mismatch
+from contracts.checks.builtin import NotExercised
+from contracts.engine.oracle import Oracle
 from contracts.engine.results import Results
 from contracts.engine.targets import Target, secret_pool
 from contracts.model.redaction import REDACTOR, sensitive_member_names
@@ -261,6 +263,10 @@ class Suite:
         self.vault = SecretVault({k: v for k, v in self.extra_hints.items() if k in secret_names})
         # Hints take hashable values only (strategies are cached per Hints).
         self.hint_members = {k: tuple(v) for k, v in self.extra_hints.items() if k not in secret_names}
+        self.oracle = Oracle(self.target.payer, self.target.members, rate_limited=self.target.kind == "aws",
+                             validation_code=self.target.validation_code)
+        self._discovered = False
+        self.seen_violations: list[ContractViolation] = []  # every violation raised, for flaky replays
 
     # -- calls -------------------------------------------------------------------------------------------------
     def api(self, *, account: str | None = None, validate: bool = True) -> Api:
@@ -270,6 +276,7 @@ class Suite:
             api.listeners.append(self.ledger.observe)
             api.listeners.append(self.settling.observe)
             api.listeners.append(self._count_unsent)
+            api.listeners.append(self.oracle.observe)
             if self.unreachable_guard is not None:
                 api.listeners.append(self.unreachable_guard)
             self._apis[key] = api
@@ -288,9 +295,38 @@ class Suite:
             self.observe(operation, "checks skipped because a request was",
                          "not sent (real-account guard or resource budget)")
             return
+        heard: list[tuple] = []
         ctx = CheckContext(operation, contract=self.contract, live=self.ledger.arns(), calls=self.trace.calls,
-                           listener=self._record, as_property=as_property)
-        CHECKS.run(name, ctx, *args, **kwargs)
+                           listener=lambda *run: heard.append(run), as_property=as_property)
+        vacuous = ""
+        try:
+            CHECKS.run(name, ctx, *args, **kwargs)
+        except NotExercised as why:  # ran without its subject: a check run that cannot hold the property
+            vacuous = str(why) or name
+        except ContractViolation as violation:
+            self.seen_violations.append(violation)
+            raise
+        finally:  # a violation is recorded too (as exercised), then propagates
+            for op, prop, check, passed in heard:
+                self.results.record(op, prop, check, passed or bool(vacuous), unit=self.trace.unit,
+                                    exercised=not vacuous, why=vacuous)
+
+    def reporting_flaky(self, run: Callable[[], Any]) -> Any:
+        """Run a Hypothesis test; when Hypothesis cannot replay a failing example against a target whose state
+        moved on (Flaky: the replay drew differently or passed), raise the violation the run did see, with the
+        calls of its example, instead of losing it behind the flakiness error."""
+        from hypothesis.errors import Flaky
+
+        seen = len(self.seen_violations)
+        try:
+            return run()
+        except Flaky as flaky:
+            if isinstance(flaky, BaseExceptionGroup) and flaky.subgroup(ContractViolation) is not None:
+                raise  # FlakyFailure carries the violation itself: the reporters find it there
+            new = self.seen_violations[seen:]
+            if new:
+                raise new[0] from flaky
+            raise
 
     def _record(self, operation: str, prop: str, check: str, passed: bool) -> None:
         self.results.record(operation, prop, check, passed, unit=self.trace.unit)
@@ -318,6 +354,53 @@ class Suite:
 
     def selected(self, operation: str) -> bool:
         return operation in self.operations
+
+    # -- what the suite knows ----------------------------------------------------------------------------------
+    def predict(self, operation: str, params: dict, *, account: str | None = None) -> dict[str, str]:
+        """The refusals the suite's knowledge of the state predicts for a valid request (contracts.engine.oracle)."""
+        return self.oracle.predict(operation, params, account=account)
+
+    def resync(self) -> None:
+        """Before a test: the oracle learns the payer's resources from one listing per kind (resources other
+        clients made, a real account's own), so its predictions start from the state as it is."""
+        lists = {}
+        for kind, resource in self.contract.resources.items():
+            items, failed = self._list_once(resource, None)
+            lists[kind] = None if failed is not None else list(items.values())
+        self.oracle.resync(None, lists.get("InvoiceUnit"), lists.get("ProcurementPortalPreference"))
+
+    # Read operations whose identifiers no model pattern can guess: where the suite learns real ones, and the
+    # members they go into. Without them every valid request of these gets ResourceNotFoundException and their
+    # responses are never checked.
+    DISCOVERY = {
+        "ListProcurementPortals": lambda suite: {},
+        "ListInvoiceSummaries": lambda suite: {"Selector": {"ResourceType": "ACCOUNT_ID", "Value": suite.target.payer}},
+    }
+
+    def discover(self) -> None:
+        """Once per session: read identifiers the read operations need (invoice IDs, portal identifiers)."""
+        if self._discovered:
+            return
+        self._discovered = True
+        api = self.api()
+        for operation, params in self.DISCOVERY.items():
+            outcome = api.call(operation, params(self), record=False, note="discover identifiers")
+            if not outcome.ok:
+                self.observe(operation, "discovering identifiers", f"failed: {outcome.summary()}")
+
+    def discovered_hints(self, operation: str) -> Hints | None:
+        """Hints aiming `operation`'s identifiers at things known to exist; None when it takes none of them."""
+        oracle = self.oracle
+        invoices = tuple(sorted(oracle.invoices))[:8]
+        by_operation = {
+            "GetInvoicePDF": {"InvoiceId": invoices},
+            "ListInvoiceSummaries": {"Value": tuple(sorted(oracle.members)) + invoices},
+            "ListProcurementPortalSuppliers": {"PortalIdentifier": tuple(sorted(oracle.portals))},
+        }
+        extra = {k: v for k, v in by_operation.get(operation, {}).items() if v}
+        if not extra:
+            return None
+        return Hints(accounts=self.target.members, arns=self.fixture_arns, members={**self.hint_members, **extra})
 
     # -- fixtures ----------------------------------------------------------------------------------------------
     def fixture(self, kind: str, make: Callable[[], dict]) -> str | None:

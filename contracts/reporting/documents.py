@@ -43,7 +43,7 @@ def write_junit(results: Results, path: Path) -> None:
         tests=str(summary["checked"]),
         failures=str(summary["violated"]),
         errors=str(summary["errors"]),
-        skipped=str(summary["not_run"]),
+        skipped=str(summary["untested_excused"]),
         time=f"{results.meta.get('duration_seconds', 0):.3f}",
         timestamp=str(results.meta.get("started", "")),
     )
@@ -67,7 +67,8 @@ def write_junit(results: Results, path: Path) -> None:
     for (op, prop), cell in sorted(results.cells.items()):
         title = PROPERTIES[prop].label if prop in PROPERTIES else prop
         case = ET.SubElement(suite, "testcase", classname=f"invoicing.{op}", name=title)
-        ET.SubElement(case, "system-out").text = f"examples run: {cell.examples}"
+        ET.SubElement(case, "system-out").text = (f"examples run: {cell.examples}; exercised: {cell.exercised}"
+                                                  + _not_exercised(cell))
         if cell.violations:
             first = cell.violations[0]
             failure = ET.SubElement(case, "failure", message=first["title"], type="ContractViolation")
@@ -75,10 +76,20 @@ def write_junit(results: Results, path: Path) -> None:
         elif cell.errors:
             error = ET.SubElement(case, "error", message=cell.errors[0].splitlines()[0][:200], type="SuiteError")
             error.text = "\n\n".join(cell.errors)
-        elif not cell.examples:
-            ET.SubElement(case, "skipped", message="; ".join(cell.skipped) or "no example exercised this property")
+        elif cell.excused:  # the target declared it cannot be exercised there: a skip, with its reason
+            ET.SubElement(case, "skipped", message="; ".join(cell.skipped))
+        elif cell.verdict == "untested":  # never exercised: nothing was proven, and the gate fails
+            failure = ET.SubElement(case, "failure", message="untested: no example exercised this property",
+                                    type="Untested")
+            failure.text = f"examples run: {cell.examples}" + _not_exercised(cell)
     ET.indent(suite)
     path.write_text(REDACTOR.scrub(ET.tostring(suite, encoding="unicode", xml_declaration=True)) + "\n")
+
+
+def _not_exercised(cell) -> str:
+    if not cell.not_exercised:
+        return ""
+    return "; ran without its subject: " + ", ".join(f"{why} x{n}" for why, n in cell.not_exercised.most_common())
 
 
 def _property_value(value: Any) -> str:
@@ -136,7 +147,9 @@ def behaviour_markdown(results: Results) -> str:
         "",
         f"**{summary['violations']} violation{'s' * (summary['violations'] != 1)}**; "
         f"{summary['held']} of {summary['checked']} operation x property checks held, "
-        f"{summary['checks_run']} check runs in all.",
+        f"{summary['untested']} untested, {summary['untested_excused']} not testable on this target; "
+        f"{summary['checks_run']} check runs in all. A property holds only where its subject was exercised "
+        f"(the *exercised* column: examples that reached it).",
         "",
         "Members the model marks sensitive are shown as placeholders of the same length and shape.",
         "",
@@ -147,10 +160,11 @@ def behaviour_markdown(results: Results) -> str:
     out += drift_markdown(meta.get("drift"))
     out += markdown_section(meta.get("faults"))
     for op, props in results.by_operation().items():
-        out += [f"## {op}", "", "| property | examples | verdict |", "|---|---:|---|"]
+        out += [f"## {op}", "", "| property | examples | exercised | verdict |", "|---|---:|---:|---|"]
         for prop, cell in props.items():
             title = PROPERTIES[prop].label if prop in PROPERTIES else prop
-            out.append(f"| {title} | {cell.examples} | {cell.verdict} |")
+            verdict = "untested (not testable here)" if cell.excused else cell.verdict
+            out.append(f"| {title} | {cell.examples} | {cell.exercised} | {verdict} |")
         out.append("")
         observed = results.observation_lines(op)
         if observed:
@@ -240,13 +254,13 @@ def summary_table(results: Results) -> str:
     by_op = results.by_operation()
     props = [p for p in PROPERTIES if any(p in cells for cells in by_op.values())]
     props += sorted({p for cells in by_op.values() for p in cells} - set(props))
-    short = {"held": "ok", "violated": "FAIL", "error": "ERR", "not run": "-"}
+    short = {"held": "ok", "violated": "FAIL", "error": "ERR", "untested": "NONE"}
     headers = ["operation"] + [PROPERTIES[p].column if p in PROPERTIES else p for p in props] + ["check runs"]
     rows = []
     for op, cells in by_op.items():
         row = [op]
         for p in props:
-            row.append(short[cells[p].verdict] if p in cells else "")
+            row.append(("skip" if cells[p].excused else short[cells[p].verdict]) if p in cells else "")
         row.append(str(sum(c.checks_run for c in cells.values())))
         rows.append(row)
     widths = [max(len(str(r[i])) for r in [headers] + rows) for i in range(len(headers))]

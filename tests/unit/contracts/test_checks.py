@@ -8,6 +8,7 @@ from contracts import reporting
 from contracts.engine.targets import Reproduction
 from contracts.calls import Call, Outcome
 from contracts.checks import CHECKS, PROPERTIES, CheckContext, CheckRegistry, ContractViolation
+from contracts.checks.builtin import NotExercised
 from contracts.packs.contract import load
 
 UNIT = "arn:aws:invoicing::123456789012:invoice-unit/abcd1234"
@@ -115,26 +116,43 @@ def test_no_server_error():
     fails("no_server_error", "GetInvoiceUnit", error("InternalServerException", status=500))
 
 
-def test_not_found_is_explained_unless_the_suite_knows_the_resource_is_live():
+def test_a_refusal_is_explained_only_when_predicted():
     params = {"InvoiceUnitArn": UNIT}
-    run("valid_request_handled", "GetInvoiceUnit", params, error("ResourceNotFoundException"), live=[OTHER])
-    fails("valid_request_handled", "GetInvoiceUnit", params, error("ResourceNotFoundException"), live=[UNIT])
+    predicted = {"ResourceNotFoundException": "not a resource the suite knows to be live"}
+    run("valid_request_handled", "GetInvoiceUnit", params, error("ResourceNotFoundException"), predicted)
+    violation = fails("valid_request_handled", "GetInvoiceUnit", params, error("ResourceNotFoundException"), {})
+    assert "was not predicted" in violation.title
 
 
-def test_not_found_is_explained_when_the_request_reads_the_past():
-    import datetime as dt
-
-    params = {"InvoiceUnitArn": UNIT, "AsOf": dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)}
-    run("valid_request_handled", "GetInvoiceUnit", params, error("ResourceNotFoundException"), live=[UNIT])
-
-
-def test_a_validation_refusal_of_a_valid_request_needs_a_service_rule_reason():
+def test_a_validation_refusal_needs_the_predicted_reason():
     params = {"Name": "a"}
+    predicted = {"ValidationException:duplicateInvoiceUnit": "a live unit is named 'a'"}
     run("valid_request_handled", "CreateInvoiceUnit", params,
-        error("ValidationException", reason="duplicateInvoiceUnit"))
+        error("ValidationException", reason="duplicateInvoiceUnit"), predicted)
     violation = fails("valid_request_handled", "CreateInvoiceUnit", params,
-                      error("ValidationException", reason="fieldValidationFailed"))
-    assert "the request is valid" in violation.title
+                      error("ValidationException", reason="mutualExclusionError"), predicted)
+    assert "mutualExclusionError" in violation.title and "duplicateInvoiceUnit" in violation.title
+
+
+@pytest.mark.parametrize("refusal", [
+    error("ValidationException", reason="invalidInput"),  # catch-all reasons explain nothing by themselves
+    error("ValidationException", reason="other"),
+    error("ValidationException", reason="fieldValidationFailed"),
+    error("ConflictException"),  # neither do conflicts, quotas or throttling nobody predicted
+    error("ServiceQuotaExceededException"),
+    error("ThrottlingException"),
+])
+def test_unpredicted_refusals_of_a_valid_request_are_violations(refusal):
+    fails("valid_request_handled", "CreateProcurementPortalPreference", {}, refusal, {})
+    fails("valid_request_handled", "CreateProcurementPortalPreference", {}, refusal)  # no prediction at all
+
+
+def test_a_predicted_conflict_or_quota_explains_the_refusal():
+    predicted = {"ConflictException": "a preference for this portal, buyer and supplier exists",
+                 "ServiceQuotaExceededException": "100 preferences exist"}
+    run("valid_request_handled", "CreateProcurementPortalPreference", {}, error("ConflictException"), predicted)
+    run("valid_request_handled", "CreateProcurementPortalPreference", {}, error("ServiceQuotaExceededException"),
+        predicted)
 
 
 def test_access_denied_does_not_explain_a_refused_valid_request():
@@ -186,7 +204,10 @@ def test_a_new_token_with_the_same_payload_is_a_new_request():
     params = {"Name": "a"}
     run("independent_tokens", "CreateInvoiceUnit", params, ok({"InvoiceUnitArn": UNIT}), ok({"InvoiceUnitArn": OTHER}))
     run("independent_tokens", "CreateInvoiceUnit", params, ok({"InvoiceUnitArn": UNIT}),
-        error("ValidationException", reason="duplicateInvoiceUnit"))
+        error("ValidationException", reason="duplicateInvoiceUnit"),
+        {"ValidationException:duplicateInvoiceUnit": "the first call took the name"})
+    fails("independent_tokens", "CreateInvoiceUnit", params, ok({"InvoiceUnitArn": UNIT}),
+          error("ValidationException", reason="duplicateInvoiceUnit"), {})  # nothing predicted it
     fails("independent_tokens", "CreateInvoiceUnit", params, ok({"InvoiceUnitArn": UNIT}),
           ok({"InvoiceUnitArn": UNIT}))
 
@@ -211,10 +232,27 @@ def test_scope_and_poison_compare_with_a_fresh_token():
     refused, fresh_ok = error("ValidationException", reason="invalidInput"), ok({"InvoiceUnitArn": UNIT})
     both_refused = error("ValidationException", reason="accountMembershipError")
     run("token_scoped_to_operation", "UpdateInvoiceUnit", "CreateInvoiceUnit", fresh_ok, None)
-    run("token_scoped_to_operation", "UpdateInvoiceUnit", "CreateInvoiceUnit", both_refused, both_refused)
     fails("token_scoped_to_operation", "UpdateInvoiceUnit", "CreateInvoiceUnit", refused, fresh_ok)
     run("failure_does_not_poison", "CreateInvoiceUnit", refused, fresh_ok, None)
     fails("failure_does_not_poison", "CreateInvoiceUnit", refused, refused, fresh_ok)
+
+
+def test_a_failed_control_makes_the_check_inconclusive_not_held():
+    refused = error("ValidationException", reason="accountMembershipError")
+    for name, args in (("token_scoped_to_operation", ("UpdateInvoiceUnit", "CreateInvoiceUnit", refused, refused)),
+                       ("token_scoped_to_operation", ("UpdateInvoiceUnit", "CreateInvoiceUnit", refused, None)),
+                       ("failure_does_not_poison", ("CreateInvoiceUnit", refused, refused, refused))):
+        with pytest.raises(NotExercised):
+            run(name, *args)
+
+
+def test_checks_without_their_subject_say_so():
+    with pytest.raises(NotExercised):
+        run("output_schema", "GetInvoiceUnit", error("ResourceNotFoundException"))
+    with pytest.raises(NotExercised):
+        run("declared_error", "GetInvoiceUnit", ok({}))
+    with pytest.raises(NotExercised):
+        run("no_server_error", "GetInvoiceUnit", Outcome(sent=False, client_error="ParamValidationError"))
 
 
 def test_another_account_is_never_answered_with_the_first_accounts_result():

@@ -206,7 +206,7 @@ PROBE = {"first_violation_at": 1.5, "first_violation": {k: FAILURE[k] for k in (
 @pytest.mark.parametrize("exit_code, probe, failures, errors, verdict, reported", [
     (0, {}, (), (), "survived", "violation"),
     (1, PROBE, (FAILURE,), (), "killed", "violation"),
-    (1, PROBE, (), ("FlakyStrategyDefinition: ...",), "killed", "suite error"),
+    (1, PROBE, (), ("FlakyStrategyDefinition: ...",), "error", "suite error"),  # raised, not reported: no kill
     (1, {}, (), ("TypeError: ...",), "error", "violation"),
     (2, {}, (), (), "error", "violation"),
     (None, {}, (), (), "timeout", "violation"),

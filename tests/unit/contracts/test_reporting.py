@@ -97,7 +97,7 @@ def test_results_count_examples_and_give_verdicts():
     data = results.to_dict()
     cell = data["operations"]["CreateInvoiceUnit"]["properties"]["replay-equivalence"]
     assert (cell["examples_run"], cell["verdict"]) == (1, "held")
-    assert data["operations"]["DeleteInvoiceUnit"]["properties"]["delete-replay"]["verdict"] == "not run"
+    assert data["operations"]["DeleteInvoiceUnit"]["properties"]["delete-replay"]["verdict"] == "untested"
 
 
 def test_observations_read_as_sentences():
@@ -218,3 +218,31 @@ def test_examples_run_counts_each_example_once_whatever_it_checked():
         results.record("CreateInvoiceUnit", prop, "c", True, unit=1)
     results.record("CreateInvoiceUnit", "replay-equivalence", "c", True, unit=2)
     assert results.summary()["examples_run"] == 2 and results.summary()["checks_run"] == 3
+
+
+def test_a_property_holds_only_where_its_subject_was_exercised():
+    results = Results()
+    results.record("GetInvoicePDF", "output-schema", "output_schema", True, unit=1, exercised=False,
+                   why="no successful response to validate")
+    results.record("GetInvoicePDF", "output-schema", "output_schema", True, unit=2, exercised=False,
+                   why="no successful response to validate")
+    cell = results.to_dict()["operations"]["GetInvoicePDF"]["properties"]["output-schema"]
+    assert (cell["verdict"], cell["examples_run"], cell["exercised"]) == ("untested", 2, 0)
+    assert cell["not_exercised"] == {"no successful response to validate": 2} and not cell["excused"]
+    assert results.summary()["untested"] == 1
+    results.record("GetInvoicePDF", "output-schema", "output_schema", True, unit=3)
+    assert results.to_dict()["operations"]["GetInvoicePDF"]["properties"]["output-schema"]["verdict"] == "held"
+    assert results.summary()["untested"] == 0
+
+
+def test_untested_is_excused_only_where_the_run_declared_why():
+    results = Results()
+    results.meta["operations"] = ["PutProcurementPortalPreference"]
+    results.expect("PutProcurementPortalPreference", "expiry")
+    results.add_skip("PutProcurementPortalPreference", "expiry", "the fault properties were turned off")
+    results.expect("PutProcurementPortalPreference", "output-schema")
+    results.expect("CreateProcurementPortalPreference", "declared-errors")  # not selected: serves Put
+    summary = results.summary()
+    assert (summary["untested"], summary["untested_excused"]) == (1, 2)
+    [(op, prop, _cell)] = results.untested(excused=False)
+    assert (op, prop) == ("PutProcurementPortalPreference", "output-schema")

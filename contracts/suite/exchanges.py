@@ -1,0 +1,114 @@
+"""What the stateless contracts and the coverage phase share: the fixture resources requests aim at, and how one
+valid or one invalid request is sent and checked (the same checks whichever phase made the request)."""
+
+from __future__ import annotations
+
+import uuid
+
+from contracts.calls import serialisable
+from contracts.engine.session import Suite, invalid_on_the_wire
+
+# Fixture resources give the strategies live ARNs to aim at (Get, Update, Tag... of something that exists).
+# Hand-written because "a minimal create" is not in the model; validated against the model before use.
+FIXTURES = {
+    "InvoiceUnit": lambda suite: {
+        "Name": suite.target.unit_name(f"contracts-fixture-{uuid.uuid4().hex[:12]}"),
+        "InvoiceReceiver": suite.target.receiver,
+        "Rule": {"LinkedAccounts": []},
+    },
+    "ProcurementPortalPreference": lambda suite: {
+        "ProcurementPortalName": "COUPA",
+        "BuyerDomain": "NetworkID",
+        "BuyerIdentifier": f"fixture-buyer-{uuid.uuid4().hex[:12]}",
+        "SupplierDomain": "NetworkID",
+        "SupplierIdentifier": f"fixture-supplier-{uuid.uuid4().hex[:12]}",
+        "EinvoiceDeliveryEnabled": False,
+        "PurchaseOrderRetrievalEnabled": False,
+        "Contacts": [{"Name": "fixture", "Email": "fixture@example.com"}],
+    },
+}
+
+
+def make_fixtures(suite: Suite) -> None:
+    """One live resource of each kind for the test (deleted again by the conftest's per-test cleanup; a real
+    account keeps them for the session, as every create counts against its resource budget)."""
+    suite.trace.reset_all()
+    arns = (suite.fixture(kind, lambda make=make: make(suite)) for kind, make in FIXTURES.items())
+    suite.fixture_arns = tuple(arn for arn in arns if arn is not None)
+    suite.discover()
+    suite.resync()
+
+
+def fresh_token(suite: Suite, operation: str, params: dict) -> None:
+    """A unique token, so one example's request never collides with another's (replay is tested elsewhere)."""
+    entry = suite.contract.operations.get(operation)
+    if entry is not None:
+        params[entry.token_member] = f"stateless-{uuid.uuid4()}"
+
+
+def observe_answer(suite: Suite, operation: str, subject: str, outcome) -> None:
+    if outcome.ok:
+        suite.observe(operation, subject, "accepted")
+    elif outcome.refused_by_client:
+        suite.observe(operation, subject, "refused by botocore before sending")
+    else:
+        reason = outcome.error.get("reason")
+        suite.observe(operation, subject, f"answered {outcome.error_code}" + (f" ({reason})" if reason else ""))
+
+
+def send_valid(suite: Suite, operation: str, params: dict, *, note: str = "a valid request",
+               subject: str = "valid requests were") -> None:
+    """Send one valid request and run every check of a valid request on its answer."""
+    suite.trace.reset()
+    fresh_token(suite, operation, params)
+    predicted = suite.predict(operation, params)
+    outcome = suite.api().call(operation, params, note=note)
+    suite.check("declared_error", operation, outcome)
+    suite.check("no_server_error", operation, outcome)
+    suite.check("valid_request_handled", operation, params, outcome, predicted)
+    suite.check("output_schema", operation, outcome)
+    observe_answer(suite, operation, subject, outcome)
+
+
+def send_invalid(suite: Suite, operation: str, invalid) -> None:  # noqa: C901 (one request, two layers)
+    """Send one labelled invalid request (and, when botocore refuses it, the same with client validation off)
+    and check it is refused at its layer."""
+    violation = invalid.violation
+    params = suite.prepare(operation, invalid.params, keep=violation.path)
+    entry = suite.contract.operations.get(operation)
+    if entry is None or not violation.path.startswith(entry.token_member):
+        fresh_token(suite, operation, params)
+    suite.trace.reset()
+    subject = f"invalid requests ({violation.layer} layer, {violation.constraint}) were"
+    checked = suite.api(validate=True).call(operation, params, note=f"invalid: {violation.description}")
+    if violation.layer == "client":
+        suite.check("client_refuses_invalid", operation, violation, checked)
+    elif not checked.refused_by_client:
+        # A server-layer violation passes botocore's validation: the target alone must refuse it.
+        suite.check("declared_error", operation, checked)
+        suite.check("target_refuses_invalid", operation, violation, checked)
+        observe_answer(suite, operation, subject, checked)
+        return
+    else:
+        suite.observe(operation, "invalid requests labelled server-layer",
+                      "were refused by botocore after all (the strategies' label is wrong)")
+    # botocore's serialiser cannot encode some wrong types (an unknown member, a string for a structure): then
+    # send the JSON a client that does not validate would send. A service must not rely on the SDK.
+    raw = not serialisable(operation, params)
+    how = " (sent as raw JSON)" if raw else ""
+    unchecked = suite.api(validate=False).call(
+        operation, params, raw=raw, note=f"invalid, client validation off{how}: {violation.description}")
+    if not invalid_on_the_wire(operation, unchecked):
+        # e.g. a string where a list belongs is sent as a list of its characters: valid by the time it is sent.
+        suite.observe(operation, subject, "sent valid (botocore's serialiser rewrote the invalid value)")
+        return
+    suite.check("declared_error", operation, unchecked)
+    suite.check("target_refuses_invalid", operation, violation, unchecked)
+    observe_answer(suite, operation, subject[:-len(" were")] + how + " were", unchecked)
+    names = [f.get("name") for f in unchecked.error.get("fieldList") or []]
+    suite.observe(operation, "ValidationException's fieldList",
+                  "named the violated member" if violation.path in names else "did not name the violated member")
+    suite.observe(operation, "ValidationException's fieldList, for the violated member",
+                  "named it or a member within it" if any(str(n) == violation.path or str(n).startswith(
+                      (f"{violation.path}.", f"{violation.path}[")) for n in names) else "did not name it")
+

@@ -1,0 +1,58 @@
+"""The coverage phase: before random exploration (this module sorts first), every operation gets, whatever the
+run's seed, one request per violation site of its input (each labelled invalid request, refused at its layer),
+one valid request per edge of the model (every bounded string, list, map and number at its min and at its max,
+every enum value; `max + 1` and `min - 1` are violation sites already), and one valid request aimed at
+identifiers known to exist. Values come from `strategies.fixed_example`: fixed per site, never drawn from the
+run's seed, so no seed can miss a site. The checks are those of the stateless contracts (contracts.suite.exchanges).
+
+Every case runs even after a violation: the test reports them all at the end.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import strategies
+from contracts.checks import ContractViolation
+from contracts.engine.session import Suite
+from contracts.suite.exchanges import make_fixtures, send_invalid, send_valid
+
+
+@pytest.fixture(autouse=True)
+def live_fixtures(suite: Suite):
+    make_fixtures(suite)
+    yield
+
+
+def _edge(site) -> str:
+    if site.constraint == "enum":
+        return f"{site.template} = {site.bound!r}"
+    return f"{site.template} at its {site.constraint} ({site.bound})"
+
+
+def test_coverage(suite: Suite, operation: str) -> None:
+    violations: list[ContractViolation] = []
+
+    def attempt(send, *args, **kwargs) -> None:
+        try:
+            send(*args, **kwargs)
+        except ContractViolation as violation:
+            violations.append(violation)
+
+    for site in strategies.violation_sites(operation):
+        invalid = strategies.fixed_example(strategies.invalid_requests(operation, site, hints=suite.hints))
+        attempt(send_invalid, suite, operation, invalid)
+    known = suite.discovered_hints(operation) or suite.hints
+    for site in strategies.edge_sites(operation):
+        params = suite.prepare(operation, strategies.fixed_example(
+            strategies.edge_requests(operation, site, hints=known)))
+        attempt(send_valid, suite, operation, params, note=f"coverage: {_edge(site)}",
+                subject="coverage-phase edge requests were")
+    # Last, as it may delete the fixture the edges aim at.
+    params = suite.prepare(operation, strategies.fixed_example(strategies.requests(operation, hints=known)))
+    attempt(send_valid, suite, operation, params, note="coverage: a request aimed at known identifiers",
+            subject="the coverage phase's request aimed at known identifiers was")
+    if len(violations) == 1:
+        raise violations[0]
+    if violations:
+        raise ExceptionGroup(f"{len(violations)} coverage-phase violations of {operation}", violations)
