@@ -215,7 +215,7 @@ class Results:
     # to_dict() above is the report's shape (results.json): it drops what the reports re-derive (a violation's
     # text, the observation counts, the example numbers). to_state() keeps everything, so that results found in
     # several processes can be merged into the Results one process would have found.
-    STATE_VERSION = 1
+    STATE_VERSION = 2  # 2: cells carry what exercised their subject
 
     def to_state(self) -> dict[str, Any]:
         """Everything this Results holds, as JSON-able data (`from_state` reads it back)."""
@@ -223,7 +223,8 @@ class Results:
             return {
                 "version": self.STATE_VERSION,
                 "cells": [{"operation": op, "property": prop, "examples": c.examples, "checks_run": c.checks_run,
-                           "passed": c.passed, "violations": list(c.violations), "errors": list(c.errors),
+                           "passed": c.passed, "exercised": c.exercised, "not_exercised": dict(c.not_exercised),
+                           "violations": list(c.violations), "errors": list(c.errors),
                            "skipped": list(c.skipped)} for (op, prop), c in self.cells.items()],
                 "observations": {op: {subject: dict(counts) for subject, counts in subjects.items()}
                                  for op, subjects in self.observations.items()},
@@ -241,8 +242,9 @@ class Results:
         results = cls()
         for c in state["cells"]:
             results.cells[(c["operation"], c["property"])] = Cell(
-                examples=c["examples"], checks_run=c["checks_run"], passed=c["passed"],
-                violations=list(c["violations"]), errors=list(c["errors"]), skipped=list(c["skipped"]))
+                examples=c["examples"], checks_run=c["checks_run"], passed=c["passed"], exercised=c["exercised"],
+                not_exercised=Counter(c["not_exercised"]), violations=list(c["violations"]),
+                errors=list(c["errors"]), skipped=list(c["skipped"]))
         for op, subjects in state["observations"].items():
             for subject, counts in subjects.items():
                 results.observations[op][subject].update(counts)
@@ -264,6 +266,8 @@ class Results:
                 mine.examples += theirs.examples
                 mine.checks_run += theirs.checks_run
                 mine.passed += theirs.passed
+                mine.exercised += theirs.exercised
+                mine.not_exercised.update(theirs.not_exercised)
                 for entry in theirs.violations:
                     if not any(v["text"] == entry["text"] for v in mine.violations):
                         mine.violations.append(entry)

@@ -102,6 +102,11 @@ class Behaviour:
 BEHAVIOURS: tuple[Behaviour, ...] = (
     # -- stateless (contracts/suite/test_stateless.py)
     Behaviour(r"valid requests were", "valid-requests", "valid requests", _valid),
+    # The coverage phase (contracts/suite/test_coverage.py): fixed requests, the same in every run.
+    Behaviour(r"coverage-phase edge requests were", "valid-requests", "edge requests (lengths, counts, ranges, "
+              "enum values at their bounds)", _valid),
+    Behaviour(r"the coverage phase's request aimed at known identifiers was", "valid-requests",
+              "a request aimed at identifiers that exist", _valid),
     # One behaviour for both layers and every constraint: which constraints a run violates is the draw's; what
     # the target answers an invalid request is the behaviour (a lenient target adds "accepted" here).
     Behaviour(r"invalid requests \((?:client|server) layer, [^)]*\)(?: \(sent as raw JSON\))? were",

@@ -11,6 +11,9 @@ that runs first is contracts/suite/test_coverage.py).
 
 from __future__ import annotations
 
+import functools
+from typing import Callable
+
 import pytest
 from hypothesis import given, strategies as st
 
@@ -27,16 +30,20 @@ def live_fixtures(suite: Suite):
     yield
 
 
-def test_valid_requests(suite: Suite, operation: str) -> None:
-    suite.reporting_flaky(lambda: _valid_requests(suite, operation))
+def reporting_flaky(test: Callable) -> Callable:
+    """The Hypothesis test `test` run through Suite.reporting_flaky. `wraps` keeps it a Hypothesis test to pytest
+    (its statistics, example database and seed work as for any @given test)."""
+
+    @functools.wraps(test)
+    def run(suite: Suite, operation: str) -> None:
+        suite.reporting_flaky(lambda: test(suite, operation))
+
+    return run
 
 
-def test_invalid_requests(suite: Suite, operation: str) -> None:
-    suite.reporting_flaky(lambda: _invalid_requests(suite, operation))
-
-
+@reporting_flaky
 @given(data=st.data())
-def _valid_requests(suite: Suite, operation: str, data: st.DataObject) -> None:
+def test_valid_requests(suite: Suite, operation: str, data: st.DataObject) -> None:
     hints = suite.hints
     known = suite.discovered_hints(operation)
     # Mostly aimed at identifiers known to exist (so responses get checked), sometimes at any model-valid one.
@@ -46,7 +53,8 @@ def _valid_requests(suite: Suite, operation: str, data: st.DataObject) -> None:
     send_valid(suite, operation, params)
 
 
+@reporting_flaky
 @given(data=st.data())
-def _invalid_requests(suite: Suite, operation: str, data: st.DataObject) -> None:
+def test_invalid_requests(suite: Suite, operation: str, data: st.DataObject) -> None:
     invalid = data.draw(strategies.requests(operation, valid=False, hints=suite.hints), label="invalid request")
     send_invalid(suite, operation, invalid)
