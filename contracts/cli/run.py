@@ -262,6 +262,11 @@ def run_suite(run: RunContext, gate: DriftGate | None) -> int:
           f"{summary['errors']} suite error{'s' * (summary['errors'] != 1)}; "
           f"{summary['held']} of {summary['checked']} operation x property checks held; "
           f"{summary['examples_run']} examples, {summary['checks_run']} check runs in {elapsed:.1f}s")
+    if summary.get("divergences"):
+        print(f"{summary['divergences']} divergence{'s' * (summary['divergences'] != 1)} observed in "
+              f"{summary['diverged']} operation x property cell{'s' * (summary['diverged'] != 1)}: assumed "
+              f"expectations this target answers otherwise (results.json: diverged; docs/bases.md); "
+              f"{'they fail this --strict run' if options.strict else 'not failures without --strict'}")
     for line in faults_lines(results.meta.get("faults")):
         print(line)
     if gate is not None:

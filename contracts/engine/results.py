@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from contracts.checks import PROPERTIES
+from contracts.checks.registry import basis_of
 from contracts.model.redaction import REDACTOR
 
-VERDICTS = ("violated", "error", "held", "not run")
+VERDICTS = ("violated", "error", "diverged", "held", "not run")
 
 
 @dataclass
@@ -28,6 +29,10 @@ class Cell:
     violations: list[dict] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    # Failed `assumed` expectations on a target other than the embedded emulator (docs/bases.md): what the
+    # target did where AWS is silent, recorded with its evidence instead of failing the run.
+    diverged: list[dict] = field(default_factory=list)
+    check_runs: Counter = field(default_factory=Counter)  # check name -> runs
 
     @property
     def verdict(self) -> str:
@@ -35,6 +40,8 @@ class Cell:
             return "violated"
         if self.errors:
             return "error"
+        if self.diverged:
+            return "diverged"
         if self.examples:
             return "held"
         return "not run"
@@ -58,6 +65,7 @@ class Results:
         with self._lock:
             cell = self.cells[(operation, prop)]
             cell.checks_run += 1
+            cell.check_runs[check] += 1
             cell.passed += passed
             self._units.add(unit)
             if cell.last_unit != unit:
@@ -81,6 +89,13 @@ class Results:
             if not any(v["text"] == entry["text"] for v in cell.violations):
                 cell.violations.append(entry)
 
+    def add_divergence(self, entry: dict) -> None:
+        """An observed divergence (a failure record, as add_violation takes, of an `assumed` expectation)."""
+        with self._lock:
+            cell = self.cells[(entry["operation"], entry["property"])]
+            if not any(d["text"] == entry["text"] for d in cell.diverged):
+                cell.diverged.append(entry)
+
     def add_error(self, operation: str, prop: str, message: str) -> None:
         with self._lock:
             self.cells[(operation, prop)].errors.append(REDACTOR.scrub(message))
@@ -93,6 +108,10 @@ class Results:
     @property
     def violations(self) -> list[dict]:
         return [v for cell in self.cells.values() for v in cell.violations]
+
+    @property
+    def divergences(self) -> list[dict]:
+        return [d for cell in self.cells.values() for d in cell.diverged]
 
     @property
     def errors(self) -> list[str]:
@@ -129,6 +148,11 @@ class Results:
                         "failures": [{k: v for k, v in f.items() if k != "text"} for f in cell.violations],
                         "errors": cell.errors,
                         "skipped": cell.skipped,
+                        "diverged": [{k: v for k, v in d.items() if k != "text"} for d in cell.diverged],
+                        # The bases of what the cell checked (bases.json), and each check with its own.
+                        "basis": _cell_bases(cell),
+                        "checks": {name: {"runs": runs, "basis": basis_of(name)}
+                                   for name, runs in sorted(cell.check_runs.items())},
                     }
                     for prop, cell in props.items()
                 },
@@ -148,10 +172,18 @@ class Results:
             "held": verdicts["held"],
             "violated": verdicts["violated"],
             "errors": verdicts["error"],
+            "diverged": verdicts["diverged"],
             "not_run": verdicts["not run"],
             "violations": len(self.violations),
+            "divergences": len(self.divergences),
             "examples_run": len(self._units),
             "checks_run": sum(cell.checks_run for cell in self.cells.values()),
         }
 
 
+def _cell_bases(cell: Cell) -> list[str]:
+    """The bases of the checks a cell ran and of its failures, strongest first (model, protocol, documented,
+    assumed)."""
+    found = {basis_of(name) for name in cell.check_runs}
+    found |= {f.get("basis", "") for f in (*cell.violations, *cell.diverged)}
+    return [b for b in ("model", "protocol", "documented", "assumed") if b in found]
