@@ -129,6 +129,7 @@ class RunOptions:
     quiet: bool = False
     record_baseline: str | None = None  # write what the target did (contracts.reporting.baseline)
     baseline: str | None = None  # compare what the target did with this baseline: any change fails the run
+    strict: bool = False  # assumed expectations bind on every target, payloads compared byte for byte
     # --target aws (the real-account guard: contracts.guard)
     allow_real_account: bool = False
     allowed_account: tuple[str, ...] = ()
@@ -295,6 +296,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("faults", "the fault properties 7-10 (lost responses, concurrent duplicates, throttling, expiry): auto "
                      "(default) runs them where the target can inject faults and skips them with the reason "
                      "elsewhere; on: a target that cannot is an error; off: skip them", "|".join(FAULT_MODES)),
+    Option("strict", "assumed expectations (docs/bases.md) fail the run on every target, not only on the embedded "
+                     "emulator; elsewhere they are recorded as divergences", kind="flag",
+           pytest=False),  # pytest owns --strict (its --strict-markers)
     Option("mock_backend", "an emulator backend factory for --target mock (e.g. a planted-fault variant)",
            "MODULE:ATTR", group="advanced"),
     Option("example_db", f"Hypothesis example database, kept between runs (default {DEFAULT_DATABASE}); 'none' "

@@ -34,6 +34,7 @@ import botocore.httpsession
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
 
+from invoicing_mock.behaviour import Behaviour
 from invoicing_mock.clock import Clock
 from invoicing_mock.faults import DropResponse
 from invoicing_mock.idempotency import DEFAULT_WINDOW_SECONDS
@@ -191,7 +192,8 @@ class mock_invoicing:
             client.create_invoice_unit(...)
             mock.backend  # the InvoicingBackend, for configuration and inspection
 
-    Options are those of InvoicingBackend (organizations, clock, idempotency_window), or a ready `backend`.
+    Options are those of InvoicingBackend (organizations, clock, idempotency_window, behaviour: a
+    `Behaviour` or its JSON-like dict, see invoicing_mock.behaviour), or a ready `backend`.
     Each start begins with empty state unless `backend` is given. Nests: the innermost active mock answers, per
     thread (see the module docstring). Works inside and outside moto's `mock_aws()`.
     """
@@ -204,9 +206,14 @@ class mock_invoicing:
         organizations: Iterable[Organization] | None = None,
         clock: Clock | None = None,
         idempotency_window: float = DEFAULT_WINDOW_SECONDS,
+        behaviour: Behaviour | dict | None = None,
     ):
         self._given_backend = backend
         self._options: dict[str, Any] = {"clock": clock, "idempotency_window": idempotency_window}
+        if behaviour is not None:
+            if backend is not None:
+                raise TypeError("mock_invoicing: give `behaviour` to the backend you pass, not to the mock")
+            self._options["behaviour"] = Behaviour.of(behaviour)  # checked now, not at the first request
         if organizations is not None:
             self._options["organizations"] = tuple(organizations)
         self.backend: InvoicingBackend | None = backend

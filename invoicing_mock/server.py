@@ -16,7 +16,9 @@ JSON in and out; paths under /_invoicing/ never reach the Invoicing protocol:
                                        request id, faults applied (never a request body, so never a secret)
     GET    /_invoicing/clock           {"now": epoch seconds, "idempotency_window": seconds}
     POST   /_invoicing/clock           {"advance": seconds}: move the emulator's time forward (token windows)
-Start-up flags of `serve` set a schedule before the first request: `--fault KIND[:key=value,...]` (repeatable,
+`--behaviour FILE` sets the behaviour knobs of invoicing_mock.behaviour (how it answers where AWS is silent), so
+`serve` can stand for an account whose behaviour was recorded. Start-up flags of `serve` set a schedule before the
+first request: `--fault KIND[:key=value,...]` (repeatable,
 e.g. `--fault drop:operation=CreateInvoiceUnit,nth=1`, `--fault throttle:probability=0.1`), `--fault-seed N`,
 `--faults-file FILE` (the JSON the POST takes).
 """
@@ -35,6 +37,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 from urllib.parse import parse_qs, urlsplit
 
+from invoicing_mock.behaviour import Behaviour, BehaviourError
 from invoicing_mock.faults import DropResponse, FaultRule, FaultSpecError, ScheduledFaults
 from invoicing_mock.models import InvoicingBackend
 from invoicing_mock.organization import DEFAULT_ORGANIZATION, Organization
@@ -226,6 +229,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--idempotency-window", type=float, default=None, metavar="SECONDS",
         help="how long a ClientToken is remembered (default 86400)",
     )
+    parser.add_argument(
+        "--behaviour", metavar="FILE",
+        help="JSON of behaviour knobs: answer like the service a baseline was recorded from where AWS is silent "
+             "(conflict error, token scope, window, replayed errors, ...; see invoicing_mock/behaviour.py and "
+             "docs/bases.md)",
+    )
     faults = parser.add_argument_group("faults (see invoicing_mock.faults; also settable at run time through "
                                        "the admin interface /_invoicing/faults)")
     faults.add_argument("--fault", action="append", type=_fault_rule, default=[], metavar="KIND[:key=value,...]",
@@ -270,7 +279,12 @@ def main(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     organizations: Iterable[Organization] = args.organization or (DEFAULT_ORGANIZATION,)
-    options = {} if args.idempotency_window is None else {"idempotency_window": args.idempotency_window}
+    options: dict = {} if args.idempotency_window is None else {"idempotency_window": args.idempotency_window}
+    if getattr(args, "behaviour", None):
+        try:
+            options["behaviour"] = Behaviour.from_file(args.behaviour)
+        except BehaviourError as error:
+            raise ServeUsageError(f"--behaviour {error}")
     schedule = _schedule(args)
     if schedule is not None:
         options["faults"] = schedule
@@ -287,6 +301,8 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"  e.g. AWS_ENDPOINT_URL_INVOICING={served.url} aws invoicing list-invoice-units", flush=True)
     if schedule is not None:
         print(f"  faults: {json.dumps(schedule.spec())}", flush=True)
+    if not backend.behaviour.is_default:
+        print(f"  behaviour: {json.dumps(backend.behaviour.to_dict(), default=list)}", flush=True)
     if args.admin:
         print(f"  fault admin interface: {served.url}{ADMIN_PREFIX}faults", flush=True)
     try:

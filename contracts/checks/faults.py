@@ -128,10 +128,11 @@ def fault_refusal_leaves_token_unused(ctx: CheckContext, refused: Outcome, outco
     again: success, and exactly one effect."""
     if not outcome.ok:
         ctx.fail(f"a token whose {ctx.operation} was refused with {refused.error_code} no longer works",
-                 expected="the token is unused: the request executes", observed=outcome.summary())
+                 expected="the token is unused: the request executes", observed=outcome.summary(),
+                 expectation="token_unused")
     if effects is not None and effects != 1:
         ctx.fail(f"after a {refused.error_code} refusal and a success with the same token, {ctx.operation} had "
-                 f"{effects} effects", expected="exactly one effect", observed=observed)
+                 f"{effects} effects", expected="exactly one effect", observed=observed, expectation="one_effect")
 
 
 # -------------------------------------------------------------------------------------------------- 10. expiry

@@ -1,13 +1,32 @@
-"""The registry of named checks and properties, and the one failure type checks raise."""
+"""The registry of named checks and properties, and the one failure type checks raise.
+
+Every check of the suite's registry (`CHECKS`) has a basis in contracts/packs/bases.json: registering one without
+an entry fails at import, and an entry naming no registered check fails at the first run. A violation carries the
+basis of the expectation it broke (the check's own, or the one `ctx.fail(..., expectation=...)` names).
+"""
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from contracts.calls import Call
 from contracts.model.redaction import REDACTOR
+from contracts.packs import bases as _bases
 from contracts.packs.contract import Contract, TokenOperation, load
+
+#: The bases entry of a failure the suite raises itself, without a check (the state machine's invariant and its
+#: read-backs): what "state matches reads" rests on.
+SUITE_VERDICT = "state_matches_reads"
+
+
+def basis_of(check: str, expectation: str | None = None) -> str:
+    """The basis of a check's expectation (bases.json); "" for a check the data does not know (a registry of
+    its own, as tests build), which counts as binding everywhere."""
+    data = _bases.load()
+    name = check or SUITE_VERDICT
+    return data.of(name, expectation).basis if name in data.checks else ""
 
 
 @dataclass(frozen=True)
@@ -80,6 +99,7 @@ class ContractViolation(AssertionError):
         observed: str = "",
         calls: Iterable[Call] = (),
         reproduction: str | None = None,
+        expectation: str = "",
     ):
         if property not in PROPERTIES:
             raise ValueError(f"unknown property {property!r}; registered: {', '.join(PROPERTIES)}")
@@ -92,6 +112,9 @@ class ContractViolation(AssertionError):
         self.operation = operation
         self.property = property
         self.check = check
+        self.expectation = expectation
+        # Resolved now, so an expectation the data lacks fails where the check names it.
+        self.basis = basis_of(check, expectation)
         self.expected = REDACTOR.scrub(expected)
         self.observed = REDACTOR.scrub(observed)
         self.reproduction = reproduction
@@ -120,7 +143,9 @@ class CheckContext:
     property_id: str = ""
     as_property: str | None = None  # report under this property instead of the check's own
 
-    def fail(self, title: str, *, expected: str = "", observed: str = "", property_id: str | None = None) -> None:
+    def fail(self, title: str, *, expected: str = "", observed: str = "", property_id: str | None = None,
+             expectation: str = "") -> None:
+        """Raise the violation; `expectation` names which part of a check with several bases failed."""
         raise ContractViolation(
             title,
             operation=self.operation,
@@ -129,6 +154,7 @@ class CheckContext:
             expected=expected,
             observed=observed,
             calls=self.calls,
+            expectation=expectation,
         )
 
     @property
@@ -149,10 +175,13 @@ Listener = Callable[[str, str, str, bool], None]  # (operation, property, check 
 
 class CheckRegistry:
     """The checks, by unique name. Filled once at import (like Schemathesis's registry); a run's state lives in
-    the CheckContext it passes, never here."""
+    the CheckContext it passes, never here. `with_bases`: every check needs a basis in bases.json (the suite's
+    registry; a registry a test builds needs none)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, with_bases: bool = False) -> None:
         self._checks: dict[str, Check] = {}
+        self.with_bases = with_bases
+        self._verified = False
 
     def register(self, name: str, *, property: str) -> Callable:
         """Decorator: register `function` as the check `name` of `property`; a duplicate name is refused."""
@@ -160,6 +189,10 @@ class CheckRegistry:
             raise ValueError(f"check {name!r}: unknown property {property!r}; register_property() it first")
 
         def decorate(function: Callable) -> Callable:
+            if self.with_bases and name not in _bases.load().checks:
+                raise _bases.BasesDataError(
+                    f"the check {name!r} ({function.__module__}) has no basis: add checks.{name} to "
+                    f"{_bases.BASES_FILE} with basis one of {', '.join(_bases.BASES)} (docs/bases.md)")
             if name in self._checks:
                 raise ValueError(
                     f"a check named {name!r} is already registered (from {self._checks[name].function.__module__}); "
@@ -182,8 +215,23 @@ class CheckRegistry:
     def __iter__(self):
         return iter(self._checks.values())
 
+    def verify_bases(self) -> None:
+        """Every bases.json entry names a registered check (BasesDataError otherwise). An entry `registered_by` a
+        module not imported in this process (a suite module not collected) is not expected to be registered."""
+        entries = _bases.load().checks
+        unknown = [name for name, entry in entries.items()
+                   if name not in self._checks and name != SUITE_VERDICT
+                   and (not entry.registered_by or entry.registered_by in sys.modules)]
+        if unknown:
+            raise _bases.BasesDataError(
+                f"{_bases.BASES_FILE.name} gives a basis to checks that are not registered: {', '.join(unknown)}; "
+                f"remove those entries or fix their names (registered: {', '.join(sorted(self._checks))})")
+
     def run(self, name: str, ctx: CheckContext, *args: Any, **kwargs: Any) -> None:
         """Run one check; the context's listener hears (operation, property, check, passed) whatever the verdict."""
+        if self.with_bases and not self._verified:
+            self.verify_bases()  # at the first run: every module that registers checks has been imported by now
+            self._verified = True
         check = self[name]
         prop = ctx.as_property or check.property
         ctx.check, ctx.property_id = name, prop
@@ -196,7 +244,7 @@ class CheckRegistry:
                 ctx.listener(ctx.operation, prop, name, passed)
 
 
-CHECKS = CheckRegistry()
+CHECKS = CheckRegistry(with_bases=True)
 check = CHECKS.register
 
 

@@ -276,9 +276,9 @@ def conclude(results: Results | None, code: int, elapsed: float, options: RunOpt
     summary = results.summary()
     print()
     print(reporting.summary_table(results))
-    print("ok: held (exercised); FAIL: violated; ERR: the suite could not check it; NONE: untested (no example "
-          "reached it); skip: not testable on this target; numbered columns are the properties of "
-          "docs/idempotency.md")
+    print("ok: held (exercised); FAIL: violated; ERR: the suite could not check it; DIV: diverged (an assumed "
+          "expectation answered otherwise; docs/bases.md); NONE: untested (no example reached it); skip: not "
+          "testable on this target; numbered columns are the properties of docs/idempotency.md")
     print()
     for violation in results.violations:
         print(violation["text"])
@@ -296,6 +296,11 @@ def conclude(results: Results | None, code: int, elapsed: float, options: RunOpt
           f"{summary['untested']} untested; "
           f"{summary['held']} of {summary['checked']} operation x property checks held; "
           f"{summary['examples_run']} examples, {summary['checks_run']} check runs in {elapsed:.1f}s")
+    if summary.get("divergences"):
+        print(f"{summary['divergences']} divergence{'s' * (summary['divergences'] != 1)} observed in "
+              f"{summary['diverged']} operation x property cell{'s' * (summary['diverged'] != 1)}: assumed "
+              f"expectations this target answers otherwise (results.json: diverged; docs/bases.md); "
+              f"{'they fail this --strict run' if options.strict else 'not failures without --strict'}")
     for line in faults_lines(results.meta.get("faults")):
         print(line)
     if gate is not None:

@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from contracts.checks import PROPERTIES
+from contracts.checks.registry import basis_of
 from contracts.model.redaction import REDACTOR
 
-VERDICTS = ("violated", "error", "held", "untested")
+VERDICTS = ("violated", "error", "diverged", "held", "untested")
 
 
 @dataclass
@@ -38,6 +39,10 @@ class Cell:
     violations: list[dict] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    # Failed `assumed` expectations on a target other than the embedded emulator (docs/bases.md): what the
+    # target did where AWS is silent, recorded with its evidence instead of failing the run.
+    diverged: list[dict] = field(default_factory=list)
+    check_runs: Counter = field(default_factory=Counter)  # check name -> runs
 
     @property
     def verdict(self) -> str:
@@ -45,6 +50,8 @@ class Cell:
             return "violated"
         if self.errors:
             return "error"
+        if self.diverged:
+            return "diverged"
         if self.exercised:
             return "held"
         return "untested"
@@ -79,6 +86,7 @@ class Results:
         with self._lock:
             cell = self.cells[(operation, prop)]
             cell.checks_run += 1
+            cell.check_runs[check] += 1
             cell.passed += passed
             self._units.add(unit)
             if cell.last_unit != unit:
@@ -106,6 +114,13 @@ class Results:
             cell = self.cells[(entry["operation"], entry["property"])]
             if not any(v["text"] == entry["text"] for v in cell.violations):
                 cell.violations.append(entry)
+
+    def add_divergence(self, entry: dict) -> None:
+        """An observed divergence (a failure record, as add_violation takes, of an `assumed` expectation)."""
+        with self._lock:
+            cell = self.cells[(entry["operation"], entry["property"])]
+            if not any(d["text"] == entry["text"] for d in cell.diverged):
+                cell.diverged.append(entry)
 
     def add_error(self, operation: str, prop: str, message: str) -> None:
         with self._lock:
@@ -141,6 +156,10 @@ class Results:
         self.excuse_unselected()
         return [(op, prop, cell) for (op, prop), cell in sorted(self.cells.items())
                 if cell.verdict == "untested" and cell.excused == excused]
+
+    @property
+    def divergences(self) -> list[dict]:
+        return [d for cell in self.cells.values() for d in cell.diverged]
 
     @property
     def errors(self) -> list[str]:
@@ -181,6 +200,11 @@ class Results:
                         "exercised": cell.exercised,
                         "excused": cell.excused,
                         "not_exercised": dict(cell.not_exercised.most_common()),
+                        "diverged": [{k: v for k, v in d.items() if k != "text"} for d in cell.diverged],
+                        # The bases of what the cell checked (bases.json), and each check with its own.
+                        "basis": _cell_bases(cell),
+                        "checks": {name: {"runs": runs, "basis": basis_of(name)}
+                                   for name, runs in sorted(cell.check_runs.items())},
                     }
                     for prop, cell in props.items()
                 },
@@ -204,7 +228,9 @@ class Results:
             "not_run": verdicts["untested"],  # the old name, kept for readers of results.json
             "untested": sum(cell.verdict == "untested" and not cell.excused for cell in self.cells.values()),
             "untested_excused": sum(cell.excused for cell in self.cells.values()),
+            "diverged": verdicts["diverged"],
             "violations": len(self.violations),
+            "divergences": len(self.divergences),
             "examples_run": len(self._units),
             "checks_run": sum(cell.checks_run for cell in self.cells.values()),
         }
@@ -215,7 +241,7 @@ class Results:
     # to_dict() above is the report's shape (results.json): it drops what the reports re-derive (a violation's
     # text, the observation counts, the example numbers). to_state() keeps everything, so that results found in
     # several processes can be merged into the Results one process would have found.
-    STATE_VERSION = 2  # 2: cells carry what exercised their subject
+    STATE_VERSION = 3  # 2: cells carry what exercised their subject; 3: divergences and runs per check
 
     def to_state(self) -> dict[str, Any]:
         """Everything this Results holds, as JSON-able data (`from_state` reads it back)."""
@@ -224,6 +250,7 @@ class Results:
                 "version": self.STATE_VERSION,
                 "cells": [{"operation": op, "property": prop, "examples": c.examples, "checks_run": c.checks_run,
                            "passed": c.passed, "exercised": c.exercised, "not_exercised": dict(c.not_exercised),
+                           "check_runs": dict(c.check_runs), "diverged": list(c.diverged),
                            "violations": list(c.violations), "errors": list(c.errors),
                            "skipped": list(c.skipped)} for (op, prop), c in self.cells.items()],
                 "observations": {op: {subject: dict(counts) for subject, counts in subjects.items()}
@@ -243,7 +270,8 @@ class Results:
         for c in state["cells"]:
             results.cells[(c["operation"], c["property"])] = Cell(
                 examples=c["examples"], checks_run=c["checks_run"], passed=c["passed"], exercised=c["exercised"],
-                not_exercised=Counter(c["not_exercised"]), violations=list(c["violations"]),
+                not_exercised=Counter(c["not_exercised"]), check_runs=Counter(c["check_runs"]),
+                diverged=list(c["diverged"]), violations=list(c["violations"]),
                 errors=list(c["errors"]), skipped=list(c["skipped"]))
         for op, subjects in state["observations"].items():
             for subject, counts in subjects.items():
@@ -268,6 +296,10 @@ class Results:
                 mine.passed += theirs.passed
                 mine.exercised += theirs.exercised
                 mine.not_exercised.update(theirs.not_exercised)
+                mine.check_runs.update(theirs.check_runs)
+                for entry in theirs.diverged:
+                    if not any(d["text"] == entry["text"] for d in mine.diverged):
+                        mine.diverged.append(entry)
                 for entry in theirs.violations:
                     if not any(v["text"] == entry["text"] for v in mine.violations):
                         mine.violations.append(entry)
@@ -311,3 +343,11 @@ def _add(key: str, a: Any, b: Any) -> Any:
     if isinstance(a, list) and isinstance(b, list):
         return a + b
     return a if a not in (None, "") else b
+
+
+def _cell_bases(cell: Cell) -> list[str]:
+    """The bases of the checks a cell ran and of its failures, strongest first (model, protocol, documented,
+    assumed)."""
+    found = {basis_of(name) for name in cell.check_runs}
+    found |= {f.get("basis", "") for f in (*cell.violations, *cell.diverged)}
+    return [b for b in ("model", "protocol", "documented", "assumed") if b in found]

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from botocore.model import OperationModel, ServiceModel, Shape
 
+from contracts.packs import bases as _bases
 from strategies import service_model, token_members
 
 DATA_FILE = Path(__file__).with_name("invoicing.json")
@@ -45,6 +46,9 @@ class TokenOperation:
     conflict_error: str
     volatile: tuple[str, ...]
     declared_errors: frozenset[str]
+    # Every error that rejects a token conflict (contracts/packs/bases.json: conflict_answers); conflict_error is
+    # the emulator's choice among them, an assumed expectation elsewhere.
+    conflict_answers: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,11 @@ class Contract:
     def resource_of(self, operation: str) -> Resource | None:
         entry = self.operations.get(operation)
         return entry.resource if entry else None
+
+    def equivalent(self, operation: str, first: dict, second: dict) -> bool:
+        """Whether two payloads are the same request by the model and the documentation (bases.json:
+        equivalences), so reusing a token with the second is a replay, not a conflict."""
+        return _bases.load().equivalent(operation, first, second)
 
 
 def declared_errors(operation: str, service: str = "invoicing") -> frozenset[str]:
@@ -96,6 +105,10 @@ def _check_operation(name: str, entry: dict, resources: dict, op: OperationModel
             f"{'declares' if expected == 'ConflictException' else 'does not declare'} ConflictException, "
             f"so a token conflict must be answered with {expected}"
         )
+    answers = _bases.load().conflict_answers(op)
+    if entry.get("conflict_error") == expected and expected not in answers:
+        problems.append(f"{where}.conflict_error: {entry.get('conflict_error')!r} does not reject a conflict for "
+                        f"{name}; the answers are {sorted(answers)} (bases.json: conflict_answers)")
     for path in entry.get("volatile", []):
         if not _member_path_exists(op.output_shape, path):
             problems.append(f"{where}.volatile: {path!r} is not a member of {name}'s output")
@@ -193,6 +206,7 @@ def parse(data: dict, model: ServiceModel | None = None) -> Contract:
             conflict_error=raw_ops[name]["conflict_error"],
             volatile=tuple(raw_ops[name].get("volatile", [])),
             declared_errors=frozenset(e.name for e in model.operation_model(name).error_shapes),
+            conflict_answers=_bases.load().conflict_answers(model.operation_model(name)),
         )
         for name in names
         if name in raw_ops

@@ -68,7 +68,7 @@ def write_junit(results: Results, path: Path) -> None:
         title = PROPERTIES[prop].label if prop in PROPERTIES else prop
         case = ET.SubElement(suite, "testcase", classname=f"invoicing.{op}", name=title)
         ET.SubElement(case, "system-out").text = (f"examples run: {cell.examples}; exercised: {cell.exercised}"
-                                                  + _not_exercised(cell))
+                                                  + _not_exercised(cell) + _diverged(cell))
         if cell.violations:
             first = cell.violations[0]
             failure = ET.SubElement(case, "failure", message=first["title"], type="ContractViolation")
@@ -84,6 +84,12 @@ def write_junit(results: Results, path: Path) -> None:
             failure.text = f"examples run: {cell.examples}" + _not_exercised(cell)
     ET.indent(suite)
     path.write_text(REDACTOR.scrub(ET.tostring(suite, encoding="unicode", xml_declaration=True)) + "\n")
+
+
+def _diverged(cell) -> str:
+    """Divergences pass the gate (docs/bases.md), so JUnit shows them as output of a passed case."""
+    return "".join(f"\ndiverged (assumed: {d.get('expectation') or d.get('check')}): {d['text']}"
+                   for d in cell.diverged)
 
 
 def _not_exercised(cell) -> str:
@@ -254,7 +260,7 @@ def summary_table(results: Results) -> str:
     by_op = results.by_operation()
     props = [p for p in PROPERTIES if any(p in cells for cells in by_op.values())]
     props += sorted({p for cells in by_op.values() for p in cells} - set(props))
-    short = {"held": "ok", "violated": "FAIL", "error": "ERR", "untested": "NONE"}
+    short = {"held": "ok", "violated": "FAIL", "error": "ERR", "diverged": "DIV", "untested": "NONE"}
     headers = ["operation"] + [PROPERTIES[p].column if p in PROPERTIES else p for p in props] + ["check runs"]
     rows = []
     for op, cells in by_op.items():

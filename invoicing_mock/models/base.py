@@ -43,6 +43,7 @@ Locks: `lock` guards the resource state; `token_lock` the token record and its i
 from __future__ import annotations
 
 import copy
+import math
 import threading
 import uuid
 from dataclasses import dataclass
@@ -51,9 +52,19 @@ from typing import Any, Callable, Iterable
 from botocore import xform_name
 
 from contracts import validate_request
+from invoicing_mock import equivalence
+from invoicing_mock.behaviour import Behaviour
 from invoicing_mock.call import Call
 from invoicing_mock.clock import Clock, OffsetClock, SystemClock
-from invoicing_mock.exceptions import AccessDeniedException, ConflictException, ValidationException
+from invoicing_mock.exceptions import (
+    AccessDeniedException,
+    ConflictException,
+    InvoicingError,
+    ResourceNotFoundException,
+    SerializationException,
+    ServiceQuotaExceededException,
+    ValidationException,
+)
 from invoicing_mock.faults import Faults
 from invoicing_mock.idempotency import DEFAULT_WINDOW_SECONDS, Recorded, TokenRecord, fingerprint
 from invoicing_mock.organization import DEFAULT_ORGANIZATION, Directory, Organization
@@ -69,6 +80,49 @@ HOOKS = (
     "validate", "execute", "lookup_token", "replay", "answer_conflict", "claim_token", "remember_token",
     "new_id", "page_position",
 )
+
+
+#: The key under which a stored refusal sits in a token's record (behaviour.replay_errors).
+_REFUSAL = "__refusal__"
+#: The other declared client errors a behaviour may refuse a token conflict with (message only).
+_OTHER_CONFLICT_ERRORS = {
+    "AccessDeniedException": AccessDeniedException,
+    "ResourceNotFoundException": ResourceNotFoundException,
+    "ServiceQuotaExceededException": ServiceQuotaExceededException,
+}
+
+
+class _Refusal:
+    """A stored refusal: immutable, so the record's deep copy keeps it as it is; `again()` is a new exception
+    with the same code, message and members (error classes take their members as keywords, so copy.copy, which
+    calls the constructor with the message alone, cannot rebuild them)."""
+
+    def __init__(self, error: Exception):
+        self.error = error
+
+    def __deepcopy__(self, memo: dict) -> "_Refusal":
+        return self
+
+    def again(self) -> Exception:
+        error = type(self.error).__new__(type(self.error))
+        error.args = self.error.args
+        error.__dict__.update(self.error.__dict__)
+        return error
+
+
+def _drop(params: dict, path: str) -> None:
+    """Remove the member at `path` (the validator's syntax: `A.B`, `A[0].B`, `A.key`) from `params`."""
+    parts = [p for p in path.replace("[", ".[").split(".") if p]
+    node: Any = params
+    for part in parts[:-1]:
+        key: Any = int(part[1:-1]) if part.startswith("[") else part
+        try:
+            node = node[key]
+        except (KeyError, IndexError, TypeError):
+            return
+    last = parts[-1] if parts else ""
+    if isinstance(node, dict):
+        node.pop(last, None)
 
 
 def clip(text: str) -> str:
@@ -109,8 +163,13 @@ class BackendBase:
     Configuration: `organizations` (default `[DEFAULT_ORGANIZATION]`; inside moto's mock_aws an organisation in
     moto's Organizations backend takes precedence), `clock` (default wall clock; `ManualClock` for tests),
     `idempotency_window` seconds (default 24 h), `page_token_ttl` seconds (default 1 h), `limits`, `faults`
-    (see `invoicing_mock.faults`) and `validator` (default: the shared model validator on the wire form).
+    (see `invoicing_mock.faults`), `validator` (default: the shared model validator on the wire form) and
+    `behaviour` (invoicing_mock.behaviour: how it answers where AWS is silent; default the class's BEHAVIOUR, the
+    emulator's own choices).
     """
+
+    #: The behaviour a backend of this class has unless given another (plausible-behaviour variants set theirs).
+    BEHAVIOUR = Behaviour()
 
     def __init__(
         self,
@@ -122,7 +181,11 @@ class BackendBase:
         limits: Limits = Limits(),
         faults: Faults | None = None,
         validator: Callable[[str, dict], list] | None = None,
+        behaviour: Behaviour | dict | None = None,
     ):
+        self.behaviour = Behaviour.of(behaviour) if behaviour is not None else self.BEHAVIOUR
+        if self.behaviour.idempotency_window is not None:
+            idempotency_window = self.behaviour.idempotency_window
         self.lock = threading.RLock()  # the resource state
         self.token_lock = threading.RLock()  # the token record and its in-flight markers (see the module docstring)
         self.clock = clock or SystemClock()
@@ -181,7 +244,15 @@ class BackendBase:
     def _serve(self, call: Call) -> dict[str, Any]:
         """Validate, then run the operation, through the token steps when the request carries a token (see the
         module docstring)."""
-        self.validate(call)
+        if call.operation in self.behaviour.access_denied:
+            # Authorisation comes before anything else reads the request (as IAM does).
+            raise AccessDeniedException(f"The caller is not authorized to perform {call.operation}: it is a preview "
+                                        f"API this account has not been given access to")
+        try:
+            self.validate(call)
+        except (InvoicingError, SerializationException) as error:
+            self._store_refusal(call, error)
+            raise
         token = self.token_of(call)
         if token is None:
             self.faults.during(call, self)
@@ -197,7 +268,11 @@ class BackendBase:
             self.claim_token(call, member, token, digest)
         try:
             self.faults.during(call, self)
-            result = self.execute(call)
+            try:
+                result = self.execute(call)
+            except InvoicingError as error:
+                self._store_refusal(call, error)
+                raise
             # The claim is held until the record is in: no request with this token can execute or be answered
             # in between, so to every client the token is stored together with its effect.
             with self.token_lock:
@@ -209,14 +284,35 @@ class BackendBase:
             with self.token_lock:
                 self._release_token(call, token)
 
+    def _store_refusal(self, call: Call, error: Exception) -> None:
+        """behaviour.replay_errors: a refusal by validation or by a service rule is the token's stored result (the
+        IETF draft's reading); a fault (throttling, a 5xx before any effect) is not, it never reached the
+        operation. Default: nothing is stored, the token stays unused."""
+        token = self.token_of(call)
+        if not self.behaviour.replay_errors or not isinstance(token, str) or not token:
+            return
+        with self.token_lock:
+            if self.lookup_token(call, token) is None:
+                self.remember_token(call, token, self.fingerprint_of(call), {_REFUSAL: _Refusal(error)})
+
     def token_of(self, call: Call) -> str | None:
         """The idempotency token a request carries, or None (also for operations without one)."""
         member = self._token_members.get(call.operation)
         return call.params.get(member) if member else None
 
     def fingerprint_of(self, call: Call) -> str:
-        """What a reused token is compared by: the request without its token, canonically serialised."""
-        return fingerprint(call.params, self._token_members.get(call.operation))
+        """What a reused token is compared by: the request without its token, canonically serialised; payloads
+        the model or the documentation make equal compare equal (invoicing_mock.equivalence) unless
+        behaviour.payload_comparison is "bytes"."""
+        params = call.params
+        if self.behaviour.payload_comparison == "semantic":
+            params = equivalence.canonical(call.operation, params)
+        return fingerprint(params, self._token_members.get(call.operation))
+
+    def token_scope(self, call: Call) -> str:
+        """What a token is scoped by besides the account: the operation (the emulator's choice), or nothing
+        (behaviour.token_scope "account": one token answers for every operation of the account)."""
+        return call.operation if self.behaviour.token_scope == "operation" else "*"
 
     # -- hooks (see the module docstring) --------------------------------------------------------------------
 
@@ -224,8 +320,18 @@ class BackendBase:
         """Every problem the validator finds, in one ValidationException (fieldValidationFailed); a message that
         would show a sensitive value names the broken constraint instead."""
         problems = self.validator(call.operation, call.params)
+        if self.behaviour.unknown_members == "ignore" and any(p.constraint == "unknown" for p in problems):
+            # As a service that ignores what it does not know: the members are dropped before anything reads them.
+            for problem in problems:
+                if problem.constraint == "unknown":
+                    _drop(call.params, problem.path)
+            problems = [p for p in problems if p.constraint != "unknown"]
         if not problems:
             return
+        if self.behaviour.wrong_type_error == "SerializationException" and any(p.constraint == "type"
+                                                                                for p in problems):
+            wrong = next(p for p in problems if p.constraint == "type")
+            raise SerializationException(clip(f"Cannot deserialize {wrong.path or 'the request'}: {wrong.message}"))
         secrets = sensitive_values(call.operation, call.params)
         fields = []
         for problem in problems:
@@ -243,11 +349,15 @@ class BackendBase:
             return self.operations[call.operation](call.account, call.params)
 
     def lookup_token(self, call: Call, token: str) -> Recorded | None:
-        """The record of `token` for this account and operation, within the idempotency window."""
-        return self.tokens.lookup(call.account, call.operation, token)
+        """The record of `token` for this account and operation (its `token_scope`), within the window."""
+        return self.tokens.lookup(call.account, self.token_scope(call), token)
 
     def replay(self, call: Call, recorded: Recorded) -> dict[str, Any]:
-        """A copy of the stored result (a caller may change what it gets without changing the record)."""
+        """A copy of the stored result (a caller may change what it gets without changing the record); a stored
+        refusal (behaviour.replay_errors) is raised again."""
+        refusal = recorded.result.get(_REFUSAL)
+        if refusal is not None:
+            raise refusal.again()
         return copy.deepcopy(recorded.result)
 
     def answer_conflict(self, call: Call, member: str, token: str, recorded: Recorded) -> dict[str, Any]:
@@ -257,17 +367,21 @@ class BackendBase:
             f"{member} {token!r} was already used for {call.operation} with a different request; "
             f"a retry must repeat the request exactly, and a new request needs a new {member}"
         )
-        if declares(call.operation, "ConflictException"):
+        code = self.behaviour.conflict_error_of(call.operation) or (
+            "ConflictException" if declares(call.operation, "ConflictException") else "ValidationException")
+        if code == "ConflictException":
             raise ConflictException(clip(message), resource_id=clip(token), resource_type=member)
-        raise ValidationException(
-            clip(message), reason="invalidInput", field_list=[{"name": member, "message": "already used"}]
-        )
+        if code == "ValidationException":
+            raise ValidationException(
+                clip(message), reason="invalidInput", field_list=[{"name": member, "message": "already used"}]
+            )
+        raise _OTHER_CONFLICT_ERRORS[code](clip(message))
 
     def claim_token(self, call: Call, member: str, token: str, digest: str) -> None:
         """Mark the token in flight. A duplicate arriving while the first request with its token still executes
         gets the operation's conflict error (ConflictException where declared, else ValidationException);
         retrying once the first request finished gets its result."""
-        if self.tokens.claim(call.account, call.operation, token, digest):
+        if self.tokens.claim(call.account, self.token_scope(call), token, digest):
             return
         message = (
             f"{member} {token!r} is in use by a {call.operation} request that is still in progress; "
@@ -281,7 +395,7 @@ class BackendBase:
 
     def remember_token(self, call: Call, token: str, digest: str, result: dict[str, Any]) -> None:
         """Store the first success with its fingerprint (a copy: the caller's result may still change)."""
-        self.tokens.record(call.account, call.operation, token, digest, copy.deepcopy(result))
+        self.tokens.record(call.account, self.token_scope(call), token, digest, copy.deepcopy(result))
 
     def new_id(self, length: int = 8) -> str:
         """The random part of a new resource's ARN."""
@@ -294,13 +408,18 @@ class BackendBase:
         return None if token is None else self.page_tokens.read(token, operation, account, scope_of(params))
 
     def _release_token(self, call: Call, token: str) -> None:
-        self.tokens.release(call.account, call.operation, token)
+        self.tokens.release(call.account, self.token_scope(call), token)
 
     # --------------------------------------------------------------------- helpers of the resource families
 
     def _now(self) -> float:
-        """Clock time, never earlier than the last change (history must be ordered)."""
-        self._last_time = max(self._last_time, self.clock.now())
+        """Clock time, never earlier than the last change (history must be ordered); truncated to
+        behaviour.timestamp_resolution (whole seconds, as some services keep them) when set."""
+        now = self.clock.now()
+        step = self.behaviour.timestamp_resolution
+        if step:
+            now = math.floor(now / step) * step
+        self._last_time = max(self._last_time, now)
         return self._last_time
 
     def _management_org(self, account: str) -> Organization:

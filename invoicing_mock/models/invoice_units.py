@@ -272,6 +272,16 @@ class InvoiceUnitsMixin(BackendBase):
     def _describe_unit(units: _PayerUnits, arn: str) -> str:
         return f"invoice unit {units.live(arn)['Name']!r} ({arn})"
 
+    def _stored_rule(self, rule: dict) -> dict:
+        """The rule as stored: as sent, or with LinkedAccounts sorted (behaviour.sort_account_lists), as a service
+        keeping the unit's accounts as the set the documentation calls them would ("An invoice unit is a set of
+        mutually exclusive accounts", the model's InvoiceUnit). BillSourceAccounts keep their order: nothing
+        documents them as a set."""
+        stored = copy.deepcopy(rule)
+        if self.behaviour.sort_account_lists and isinstance(stored.get("LinkedAccounts"), list):
+            stored["LinkedAccounts"] = sorted(stored["LinkedAccounts"])
+        return stored
+
     def create_invoice_unit(self, account: str, params: dict) -> dict:
         """Simplified: BillSourceAccounts are not checked against billing transfers (any account is accepted,
         once per payer); TaxInheritanceDisabled is stored, never refused (no taxSettingsError)."""
@@ -300,7 +310,7 @@ class InvoiceUnitsMixin(BackendBase):
             "Name": name,
             **({"Description": params["Description"]} if "Description" in params else {}),
             "TaxInheritanceDisabled": bool(params.get("TaxInheritanceDisabled", False)),
-            "Rule": copy.deepcopy(rule),
+            "Rule": self._stored_rule(rule),
             "LastModified": now,
         }
         units.create(arn, data, now)
@@ -317,7 +327,7 @@ class InvoiceUnitsMixin(BackendBase):
         data = dict(current)
         for name in ("Description", "TaxInheritanceDisabled", "Rule"):
             if name in params:
-                data[name] = copy.deepcopy(params[name])
+                data[name] = self._stored_rule(params[name]) if name == "Rule" else copy.deepcopy(params[name])
         if "Rule" in params:
             self._check_rule(org, units, data["InvoiceReceiver"], data["Rule"], arn)
         data["LastModified"] = now = self._now()

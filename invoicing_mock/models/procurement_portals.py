@@ -21,6 +21,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from invoicing_mock.behaviour import mask
 from invoicing_mock.exceptions import (
     ConflictException,
     ResourceNotFoundException,
@@ -181,7 +182,11 @@ class ProcurementPortalsMixin(BackendBase):
         """Everything stored except the shared secrets; PurchaseOrderRetrievalEndpoint is made up by the
         emulator when PO retrieval is enabled."""
         preference = self.stored_preference(account, params["ProcurementPortalPreferenceArn"])
-        return {"ProcurementPortalPreference": preference.view()}
+        view = preference.view()
+        if self.behaviour.mask_secrets and preference.secrets.get("main"):
+            # behaviour.mask_secrets: as a service that shows a secret is set without showing it.
+            view["ProcurementPortalSharedSecret"] = mask(preference.secrets["main"])
+        return {"ProcurementPortalPreference": view}
 
     def put_procurement_portal_preference(self, account: str, params: dict) -> dict:
         """Put semantics: the members given replace the configuration, omitted optional ones are cleared;
