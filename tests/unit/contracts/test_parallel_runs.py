@@ -69,8 +69,12 @@ def content(report_dir: Path) -> dict:
     results = json.loads((report_dir / "results.json").read_text())
     observed = {op: [line for line in o["observed"] if "concurrent requests with one token answered" not in line]
                 for op, o in results["operations"].items()}
-    return {"cells": cells(report_dir), "summary": results["summary"], "faults": results["meta"].get("faults"),
-            "observed": observed}
+    faults = dict(results["meta"].get("faults") or {})
+    # Which of one batch's simultaneous requests wins and which are refused in flight is thread timing, different
+    # between any two runs; how many requests got an answer is not.
+    if "in_flight_refusals" in faults:
+        faults["answered"] = faults.pop("in_flight_refusals") + faults.pop("concurrent_successes")
+    return {"cells": cells(report_dir), "summary": results["summary"], "faults": faults, "observed": observed}
 
 
 def process(*args: str) -> tuple[int, str]:
@@ -102,7 +106,10 @@ def three_ways(tmp_path: Path, *args: str, expect: int = 0) -> dict[str, Path]:
 def test_workers_and_shards_give_the_single_runs_results_against_the_emulator(tmp_path):
     dirs = three_ways(tmp_path, "--operations", OPERATIONS)
     one = content(dirs["one"])
-    assert one["summary"]["checks_run"] > 300 and one["summary"]["held"] == one["summary"]["checked"]
+    summary = one["summary"]
+    # Every cell held, but those of an operation that only served the selected ones (excused, with the reason).
+    assert summary["checks_run"] > 300 and summary["untested"] == 0
+    assert summary["held"] + summary["untested_excused"] == summary["checked"]
     assert one["faults"]["concurrent_batches"] > 0 and one["cells"][("CreateInvoiceUnit", "replay-equivalence")][1]
     assert content(dirs["workers"]) == one
     assert content(dirs["merged"]) == one
@@ -128,7 +135,10 @@ def test_workers_and_shards_give_the_single_runs_results_against_serve(tmp_path)
     finally:
         served.stop()
     one = content(dirs["one"])
-    assert one["summary"]["checks_run"] > 300 and one["summary"]["held"] == one["summary"]["checked"]
+    summary = one["summary"]
+    # Every cell held, but those of an operation that only served the selected ones (excused, with the reason).
+    assert summary["checks_run"] > 300 and summary["untested"] == 0
+    assert summary["held"] + summary["untested_excused"] == summary["checked"]
     assert content(dirs["workers"]) == one
     assert content(dirs["merged"]) == one
 
