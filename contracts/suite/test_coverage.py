@@ -22,6 +22,7 @@ from contracts.suite.exchanges import make_fixtures, send_invalid, send_valid
 def live_fixtures(suite: Suite):
     make_fixtures(suite)
     yield
+    suite.trace.reset_all()  # the next module's first example must not inherit this test's calls
 
 
 def _edge(site) -> str:

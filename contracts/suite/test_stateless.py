@@ -25,6 +25,7 @@ def live_fixtures(suite: Suite):
     account keeps them for the session, as every create counts against its resource budget)."""
     make_fixtures(suite)
     yield
+    suite.trace.reset_all()  # the next module's first example must not inherit this test's calls
 
 
 def test_valid_requests(suite: Suite, operation: str) -> None:
