@@ -105,13 +105,14 @@ def _edge_strategy(operation, service, hints, site):
 def fixed_example(strategy: st.SearchStrategy, *, at: int = 0):
     """One value of `strategy` that depends only on the strategy and `at`, never on the run's seed: what a
     coverage phase sends whatever seed explores afterwards. Hypothesis draws it (so filters and composites work)
-    under a fixed seed, generating only: no database, no shrinking, no health checks."""
+    under a fixed seed, generating only: no database, no shrinking, no health checks. `at=0` is Hypothesis's
+    simplest value; another `at` a random one drawn under seed `at` (so drafts that must differ can)."""
     from hypothesis import HealthCheck, Phase, given, seed, settings
 
     out: list = []
 
     @seed(at)
-    @settings(max_examples=1, phases=[Phase.generate], database=None, deadline=None,
+    @settings(max_examples=1 if at == 0 else 2, phases=[Phase.generate], database=None, deadline=None,
               suppress_health_check=list(HealthCheck))
     @given(strategy)
     def draw(value) -> None:

@@ -44,3 +44,10 @@ def test_edge_requests_are_valid_and_put_their_node_at_the_edge():
                 assert site.bound in nodes, (operation, site.template)
             else:
                 assert site.bound in [len(n) for n in nodes], (operation, site.template, site.constraint)
+
+
+def test_fixed_examples_at_different_points_differ():
+    strategy = strategies.requests("CreateProcurementPortalPreference")
+    drawn = [strategies.fixed_example(strategy, at=at) for at in range(4)]
+    assert drawn == [strategies.fixed_example(strategy, at=at) for at in range(4)]  # fixed
+    assert len({repr(d) for d in drawn}) == 4  # and distinct
