@@ -24,6 +24,7 @@ from typing import Any
 
 from botocore.model import OperationModel, ServiceModel
 
+from contracts.packs.files import read_json
 from strategies import botocore_session, service_model, token_members
 
 BASES_FILE = Path(__file__).with_name("bases.json")
@@ -291,9 +292,4 @@ def parse(data: dict, check_names: frozenset[str] | None = None, model: ServiceM
 @functools.lru_cache(maxsize=None)
 def load(path: str | None = None) -> Bases:
     """The bases of the installed model (cached); BasesDataError when the data is incomplete or wrong."""
-    file = Path(path) if path else BASES_FILE
-    try:
-        data = json.loads(file.read_text())
-    except (OSError, json.JSONDecodeError) as error:
-        raise BasesDataError(f"cannot read {file}: {error}") from error
-    return parse(data)
+    return parse(read_json(Path(path) if path else BASES_FILE, BasesDataError))

@@ -8,13 +8,13 @@ Loading fails loudly, with every disagreement listed, so a model update cannot s
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from botocore.model import OperationModel, ServiceModel, Shape
 
 from contracts.packs import bases as _bases
+from contracts.packs.files import read_json
 from strategies import service_model, token_members
 
 DATA_FILE = Path(__file__).with_name("invoicing.json")
@@ -225,9 +225,4 @@ def parse(data: dict, model: ServiceModel | None = None) -> Contract:
 @functools.lru_cache(maxsize=None)
 def load(path: str | None = None) -> Contract:
     """The contract of the installed model (cached); ContractDataError when the data file disagrees."""
-    file = Path(path) if path else DATA_FILE
-    try:
-        data = json.loads(file.read_text())
-    except (OSError, json.JSONDecodeError) as error:
-        raise ContractDataError(f"cannot read contract data {file}: {error}") from error
-    return parse(data)
+    return parse(read_json(Path(path) if path else DATA_FILE, ContractDataError, "contract data"))
