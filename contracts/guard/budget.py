@@ -65,29 +65,32 @@ def worker_limits(limits: Limits, index: int, workers: int) -> Limits:
 
 
 class ResourceBudget:
-    """Counts distinct create tokens; refuses the one beyond `limit`."""
+    """Counts distinct creates (operation, token); refuses the one beyond `limit`. By operation too: a token
+    answers only for the operation that used it (the suite's scope property sends one token to another create),
+    so the same token on another create operation makes another resource."""
 
     def __init__(self, limit: int):
         self.limit = limit
-        self._tokens: set[str] = set()
+        self._tokens: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
 
     def claim(self, token: str, operation: str = "a create") -> None:
+        key = (operation, token)
         with self._lock:
-            if token in self._tokens:
+            if key in self._tokens:
                 return  # a replay: the resource, if any, is already counted
             if len(self._tokens) >= self.limit:
                 raise BudgetExceeded(
                     f"{operation} would be resource {len(self._tokens) + 1} of this run, over its budget of "
                     f"{self.limit}; nothing was sent. Raise --max-resources if the account can take it"
                 )
-            self._tokens.add(token)
+            self._tokens.add(key)
 
     def claim_after(self, token: str, operation: str = "a create") -> None:
         """Count a resource that was created although it was not expected to be (a request the local validator
         called invalid was accepted). Never refuses: it exists already; later claims see the budget used."""
         with self._lock:
-            self._tokens.add(token)
+            self._tokens.add((operation, token))
 
     @property
     def used(self) -> int:

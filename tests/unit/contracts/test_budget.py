@@ -70,6 +70,16 @@ def test_resource_budget_counts_distinct_tokens():
     assert resources.used == 2
 
 
+def test_one_token_on_two_create_operations_is_two_resources():
+    """The scope property sends a token one create used to another create: a second resource, counted."""
+    resources = budget.ResourceBudget(1)
+    resources.claim("t", "CreateInvoiceUnit")
+    resources.claim("t", "CreateInvoiceUnit")  # a replay of the same create
+    with pytest.raises(budget.BudgetExceeded):
+        resources.claim("t", "CreateProcurementPortalPreference")
+    assert resources.used == 1
+
+
 def test_rate_limiter_spaces_requests_after_the_burst():
     fake = FakeTime()
     limiter = budget.RateLimiter(rate=4.0, burst=2, clock=fake.clock, sleep=fake.sleep)
