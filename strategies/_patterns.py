@@ -1,4 +1,4 @@
-"""Strings for a model pattern and length bounds: valid ones by construction, and the kinds of misfit.
+r"""Strings for a model pattern and length bounds: valid ones by construction, and the kinds of misfit.
 
 Valid: whole-value matches (`fullmatch`) with `min <= len <= max`, drawn by walking the parsed (translated)
 pattern: a character class is drawn by code-point index over its ranges (Hypothesis's `from_regex` expands

@@ -1,4 +1,4 @@
-"""Java (Smithy model) regular expressions -> Python `re` patterns with the same meaning.
+r"""Java (Smithy model) regular expressions -> Python `re` patterns with the same meaning.
 
 Why: Smithy patterns in AWS models are written for Java's `java.util.regex`. Python `re` cannot read
 `\\p{L}` and friends, and some escapes mean something else in Python: Java's `\\d`, `\\w`, `\\s` are ASCII-only

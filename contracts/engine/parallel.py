@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from contracts.engine.results import Results
-from contracts.model.redaction import REDACTOR
 from contracts.options import RunOptions, parse_shard
 
 STATE_FILE = "results.state.json"  # beside results.json: what `merge` reads
@@ -122,8 +121,8 @@ def options_from_json(text: str) -> RunOptions:
 
 
 def results_to_json(results: Results) -> str:
-    """A worker's Results for the controller, scrubbed here: only this process knows the secrets it used."""
-    return REDACTOR.scrub(json.dumps(results.to_state(), default=str))
+    """A worker's Results for the controller (already redacted: text from targets is scrubbed where it enters)."""
+    return json.dumps(results.to_state(), default=str)
 
 
 def results_from_json(text: str) -> Results:
@@ -137,7 +136,7 @@ def write_state(results: Results, report_dir: Path, *, options: RunOptions, pyte
     document = {"format": STATE_FORMAT, "shard": options.shard, "seed": options.seed, "profile": options.profile,
                 "target": options.target, "operations": list(options.selected_operations),
                 "pytest_exit": int(pytest_exit), "results": results.to_state()}
-    path.write_text(REDACTOR.scrub(json.dumps(document, indent=1, default=str)) + "\n")
+    path.write_text(json.dumps(document, indent=1, default=str) + "\n")
     return path
 
 

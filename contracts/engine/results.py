@@ -100,7 +100,7 @@ class Results:
 
     def observe(self, operation: str, subject: str, outcome: str, count: int = 1) -> None:
         with self._lock:
-            self.observations[operation][subject][outcome] += count
+            self.observations[operation][subject][REDACTOR.scrub(outcome)] += count  # the outcome: the target's words
 
     def expect(self, operation: str, prop: str) -> None:
         """Make the cell exist (so a property never exercised shows as 'untested' instead of vanishing)."""
@@ -179,8 +179,7 @@ class Results:
         for subject, outcomes in sorted(self.observations.get(operation, {}).items()):
             total = sum(outcomes.values())
             for outcome, count in outcomes.most_common():
-                lines.append(REDACTOR.scrub(f"{subject} {outcome} in {count} of {total} example"
-                                            f"{'s' * (total != 1)}"))
+                lines.append(f"{subject} {outcome} in {count} of {total} example{'s' * (total != 1)}")
         return lines
 
     def to_dict(self) -> dict[str, Any]:

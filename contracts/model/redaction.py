@@ -6,7 +6,10 @@ Two layers, because either alone leaks:
   not by shape, because a target may echo a secret through an output member the model does not mark
   (GetProcurementPortalPreference's ProcurementPortalSharedSecret).
 - free text: every secret value seen in a structure is remembered, and text from elsewhere (error messages of the
-  target, Hypothesis notes) is scrubbed of it before it is written.
+  target, notes, tracebacks) is scrubbed of it where it enters a record (Outcome.summary, ContractViolation,
+  Results.observe/add_error, a step's note). Never a whole document the suite composed: a generated secret can be
+  any word the suite writes itself (Hypothesis draws strings from constants in our own source), and scrubbing
+  composed text would shred JSON keys, verdicts and the code of reproductions.
 
 Masks keep a value's length, whitespace and punctuation (so a reproduction still violates or satisfies the same
 length and pattern constraints) and tag distinct values distinctly (so a conflicting payload stays conflicting).

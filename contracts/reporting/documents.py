@@ -1,8 +1,7 @@
 """The documents a run writes, for CI and for people: results JSON, JUnit XML, the behaviour documentation
 (Markdown and HTML), and the console's summary table.
 
-Everything written passes through the redactor: members the model marks sensitive are masked in structures and
-the secrets seen are scrubbed from free text.
+Nothing here scrubs whole documents: what they render was redacted where it entered (contracts.model.redaction).
 """
 
 from __future__ import annotations
@@ -20,13 +19,12 @@ import hypothesis
 
 from contracts.checks import PROPERTIES
 from contracts.engine.results import Results
-from contracts.model.redaction import REDACTOR
 from contracts.reporting.failures import json_default
 from contracts.reporting.faults import markdown_section
 
 
 def _scrubbed_json(value: Any) -> str:
-    return REDACTOR.scrub(json.dumps(value, indent=2, sort_keys=False, default=json_default))
+    return json.dumps(value, indent=2, sort_keys=False, default=json_default)
 
 
 def write_results_json(results: Results, path: Path) -> None:
@@ -83,7 +81,7 @@ def write_junit(results: Results, path: Path) -> None:
                                     type="Untested")
             failure.text = f"examples run: {cell.examples}" + _not_exercised(cell)
     ET.indent(suite)
-    path.write_text(REDACTOR.scrub(ET.tostring(suite, encoding="unicode", xml_declaration=True)) + "\n")
+    path.write_text(ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n")
 
 
 def _diverged(cell) -> str:
@@ -182,7 +180,7 @@ def behaviour_markdown(results: Results) -> str:
                 out += [f"### Suite error ({prop})", "", "```text", error, "```", ""]
             for reason in cell.skipped:
                 out += [f"- {prop}: skipped: {reason}"]
-    return REDACTOR.scrub("\n".join(out).rstrip() + "\n")
+    return "\n".join(out).rstrip() + "\n"
 
 
 def behaviour_html(markdown: str) -> str:
@@ -250,7 +248,7 @@ def write_reports(results: Results, report_dir: Path) -> dict[str, Path]:
     write_results_json(results, paths["results"])
     markdown = behaviour_markdown(results)
     paths["markdown"].write_text(markdown)
-    paths["html"].write_text(REDACTOR.scrub(behaviour_html(markdown)))
+    paths["html"].write_text(behaviour_html(markdown))
     return paths
 
 

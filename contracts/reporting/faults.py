@@ -175,7 +175,7 @@ def fault_script(ctx: Reproduction, calls: list[ScriptCall], *, read_timeout: fl
         for member, arn in step.produced.items():
             refs.setdefault(arn, f"r{number}.get({member!r}, {arn!r})")
     lines += ["    " + line for text in body for line in text.splitlines()]
-    return REDACTOR.scrub("\n".join(lines) + "\n")
+    return "\n".join(lines) + "\n"
 
 
 def race_script(ctx: Reproduction, setup: list[Call], operation: str, params: dict, requests: int, schedule: dict,
@@ -225,7 +225,7 @@ def race_script(ctx: Reproduction, setup: list[Call], operation: str, params: di
     if ctx.kind == "mock":
         body.append("served.stop()")
     lines += ["    " + line for text in body for line in text.splitlines()]
-    return REDACTOR.scrub("\n".join(lines) + "\n")
+    return "\n".join(lines) + "\n"
 
 
 def with_reproduction(violation: Any, script: str) -> Any:

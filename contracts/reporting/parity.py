@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from contracts.checks import PROPERTIES
-from contracts.model.redaction import REDACTOR
 from contracts.reporting.baseline import Comparison, Row, change_lines, words
 
 SCREEN = 20  # differences the console summary lists before pointing at the report
@@ -69,7 +68,7 @@ def markdown(comparison: Comparison, sides: Sides) -> str:
             out += [note, "", *_table(rows, sides), ""]
         else:
             out += ["None.", ""]
-    return REDACTOR.scrub("\n".join(out).rstrip() + "\n")
+    return "\n".join(out).rstrip() + "\n"
 
 
 def html_page(comparison: Comparison, sides: Sides) -> str:
@@ -94,9 +93,9 @@ def html_page(comparison: Comparison, sides: Sides) -> str:
         body.append("</table>")
     style = ("body{font-family:sans-serif;max-width:80em;margin:auto}table{border-collapse:collapse}"
              "td,th{border:1px solid #ccc;padding:.2em .6em;vertical-align:top}")
-    return REDACTOR.scrub(f"<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Parity: "
-                          f"{html.escape(sides.a)} and {html.escape(sides.b)}</title><style>{style}</style></head>"
-                          f"<body>\n" + "\n".join(body) + "\n</body></html>\n")
+    return (f"<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Parity: "
+            f"{html.escape(sides.a)} and {html.escape(sides.b)}</title><style>{style}</style></head>"
+            f"<body>\n" + "\n".join(body) + "\n</body></html>\n")
 
 
 def write(comparison: Comparison, sides: Sides, report_dir: Path) -> dict[str, Path]:

@@ -9,6 +9,7 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from contracts import reporting
@@ -16,7 +17,7 @@ from contracts.calls import Call, Outcome
 from contracts.checks import ContractViolation
 from contracts.engine.results import Results
 from contracts.engine.targets import Reproduction
-from contracts.model.redaction import Redactor, _placeholder, sensitive_member_names
+from contracts.model.redaction import REDACTOR, Redactor, _placeholder, sensitive_member_names
 
 ROOT = Path(__file__).resolve().parents[3]
 UNIT = "arn:aws:invoicing::123456789012:invoice-unit/abcd1234"
@@ -88,6 +89,29 @@ def test_no_sensitive_value_reaches_any_report_file(tmp_path_factory, secret, na
         for value in (secret, name, email):
             assert value not in text, f"{label} leaks a sensitive value"
     assert "ProcurementPortalSharedSecret" in texts["results.json"]  # masked, not dropped
+
+
+@pytest.mark.parametrize("secret", ["ScheduledFaults", "operations", "held", "import", "reproduction"])
+def test_a_secret_that_is_one_of_the_suites_own_words_breaks_no_document(tmp_path, monkeypatch, secret):
+    """Hypothesis draws strings from constants in our own source, so a generated secret can be a word the suite
+    writes itself: the reports must still parse, keep their verdicts, and the reproduction must still run."""
+    monkeypatch.setattr(REDACTOR, "_secrets", set(REDACTOR.known_secrets()))  # this test's secrets stay here
+    params = {"ProcurementPortalPreferenceArn": UNIT, "ProcurementPortalSharedSecret": secret}
+    refused = Outcome(sent=True, status=400, error_code="ValidationException", error_message=f"bad {secret}")
+    violation = violation_with([Call("PutProcurementPortalPreference", params, refused)], prop="conflict-rejection")
+    record = reporting.failure_record(violation, Reproduction(kind="mock", backend="invoicing_mock.faults:"
+                                                                                  "ScheduledFaults"), "t::n")
+    results = Results()
+    results.add_violation(record)
+    results.record("CreateInvoiceUnit", "replay-equivalence", "replay_same_response", True, unit=1)
+    reporting.write_reports(results, tmp_path)
+    data = json.loads((tmp_path / "results.json").read_text())
+    cell = data["operations"]["CreateInvoiceUnit"]["properties"]["replay-equivalence"]
+    assert cell["verdict"] == "held"
+    ET.parse(tmp_path / "junit.xml")
+    compile(record["reproduction"], "repro.py", "exec")
+    assert "import ScheduledFaults as backend_factory" in record["reproduction"]
+    assert f"bad {secret}" not in (tmp_path / "behaviour.md").read_text()  # the target's words: scrubbed
 
 
 def test_results_count_examples_and_give_verdicts():
