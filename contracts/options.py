@@ -179,11 +179,6 @@ class RunOptions:
                      if getattr(self, name)]
             if given:
                 raise UsageError(f"{', '.join(given)} only appl{'ies' if len(given) == 1 else 'y'} to --target aws")
-        if self.workers > 1 and self.target == "aws":
-            # Measured: two workers' shares together created one resource over --max-resources against the
-            # guarded stand-in account (docs/parallel.md). A real account gets one worker until that is found.
-            raise UsageError("--workers takes 1 with --target aws: the workers' shares of the resource budget "
-                             "are not yet proven to hold it; see docs/parallel.md")
         if self.mock_backend and self.target != "mock":
             raise UsageError("--mock-backend only applies to --target mock")
         if self.max_rate <= 0:

@@ -1,14 +1,16 @@
 """Limits of a real-account run: how many resources it may create, how fast it may call, how it backs off.
 
-Installed on a botocore client as event handlers (`install`), so every call the suite makes through that client
-is limited, whoever makes it:
+Installed on botocore clients as event handlers (`Pacing.install`, one pacing per run shared by all its clients),
+so every call the suite makes through them is limited, whoever makes it:
 - `before-send` (each attempt, retries included): the request-rate limit, a token bucket.
 - `needs-retry` (registered first, so it decides before botocore's own retry handler): on ThrottlingException
   (or HTTP 429) wait with capped exponential backoff and full jitter, then botocore resends the very same
   request: the same serialised body, hence the same ClientToken, so a throttled create that was in fact
   committed is replayed, never duplicated.
-The resource budget is counted by `ResourceBudget.claim(token)`, which the real-account guard calls before a
-create is sent (contracts.guard.write_guard); a replay of a token already claimed costs nothing.
+The resource budget is counted by `ResourceBudget.claim(token)`, which the real-account guard calls before every
+create is sent, valid or not (contracts.guard.write_guard): a service may accept what the local validator calls
+invalid, so only a claim before sending bounds what exists. A replay of a token already claimed costs nothing; a
+create the service refuses with a client error gives its claim back.
 """
 
 from __future__ import annotations
@@ -74,23 +76,25 @@ class ResourceBudget:
         self._tokens: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
 
-    def claim(self, token: str, operation: str = "a create") -> None:
+    def claim(self, token: str, operation: str = "a create") -> bool:
+        """Count the create (operation, token) before it is sent; BudgetExceeded when it would be one too many.
+        True when this claim is new (the caller may `release` it if the service refuses the create)."""
         key = (operation, token)
         with self._lock:
             if key in self._tokens:
-                return  # a replay: the resource, if any, is already counted
+                return False  # a replay: the resource, if any, is already counted
             if len(self._tokens) >= self.limit:
                 raise BudgetExceeded(
                     f"{operation} would be resource {len(self._tokens) + 1} of this run, over its budget of "
                     f"{self.limit}; nothing was sent. Raise --max-resources if the account can take it"
                 )
             self._tokens.add(key)
+            return True
 
-    def claim_after(self, token: str, operation: str = "a create") -> None:
-        """Count a resource that was created although it was not expected to be (a request the local validator
-        called invalid was accepted). Never refuses: it exists already; later claims see the budget used."""
+    def release(self, token: str, operation: str = "a create") -> None:
+        """Give back a new claim whose create the service refused with a client error (no effect)."""
         with self._lock:
-            self._tokens.add((operation, token))
+            self._tokens.discard((operation, token))
 
     @property
     def used(self) -> int:
@@ -151,26 +155,32 @@ class ThrottleBackoff:
         return 0  # non-None: botocore retries now (we already slept, so it sleeps 0)
 
 
-@dataclass
-class Installed:
-    limiter: RateLimiter
-    backoff: ThrottleBackoff
+class Pacing:
+    """The request-rate limiter and throttle backoff of one run (or one worker's part of it): one token bucket
+    shared by every client it is installed on, so `max_rate` holds for the run, however many clients it makes."""
+
+    def __init__(self, limits: Limits, *, sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic, rng: random.Random | None = None):
+        self.limiter = RateLimiter(limits.max_rate, limits.burst, clock=clock, sleep=sleep)
+        self.backoff = ThrottleBackoff(limits, sleep=sleep, rng=rng)
+
+    def install(self, client) -> "Pacing":
+        """Rate limit and throttle backoff on every operation of `client`."""
+        events = client.meta.events
+        service_id = client.meta.service_model.service_id.hyphenize()
+        # Most specific event names run first and register_first puts us ahead on ours: the limiter waits before
+        # any before-send handler may answer (an in-process emulator does), and the backoff answers before
+        # botocore's own retry handler, which would give up on throttling after its few attempts.
+        for operation in client.meta.service_model.operation_names:
+            events.register_first(f"before-send.{service_id}.{operation}", _limit(self.limiter))
+            events.register_first(f"needs-retry.{service_id}.{operation}", self.backoff)
+        return self
 
 
 def install(client, limits: Limits, *, sleep: Callable[[float], None] = time.sleep,
-            clock: Callable[[], float] = time.monotonic, rng: random.Random | None = None) -> Installed:
-    """Rate limit and throttle backoff on every operation of `client`."""
-    limiter = RateLimiter(limits.max_rate, limits.burst, clock=clock, sleep=sleep)
-    backoff = ThrottleBackoff(limits, sleep=sleep, rng=rng)
-    events = client.meta.events
-    service_id = client.meta.service_model.service_id.hyphenize()
-    # Most specific event names run first and register_first puts us ahead on ours: the limiter waits before
-    # any before-send handler may answer (an in-process emulator does), and the backoff answers before
-    # botocore's own retry handler, which would give up on throttling after its few attempts.
-    for operation in client.meta.service_model.operation_names:
-        events.register_first(f"before-send.{service_id}.{operation}", _limit(limiter))
-        events.register_first(f"needs-retry.{service_id}.{operation}", backoff)
-    return Installed(limiter, backoff)
+            clock: Callable[[], float] = time.monotonic, rng: random.Random | None = None) -> Pacing:
+    """A pacing of its own on `client` alone (sweep's one client; tests)."""
+    return Pacing(limits, sleep=sleep, clock=clock, rng=rng).install(client)
 
 
 def _limit(limiter: RateLimiter):

@@ -77,6 +77,7 @@ class RealAccountRun:
         self.read_only = read_only
         self.session = session
         self._sleep = sleep
+        self.pacing = budget_mod.Pacing(limits, sleep=sleep)  # one rate for all the run's clients, cleanup's too
         self.resources = budget_mod.ResourceBudget(0 if read_only else limits.max_resources)
         self.guard = WriteGuard(account=clearance.account, identity=identity, ledger=ledger, pool=pool,
                                 resources=self.resources, read_only=read_only)
@@ -131,7 +132,7 @@ class RealAccountRun:
     def instrument(self, client) -> Any:
         """Guard, ledger, budget, rate limit and throttle backoff on `client` (an Invoicing botocore client)."""
         self.guard.install(client)
-        budget_mod.install(client, self.limits, sleep=self._sleep)
+        self.pacing.install(client)
         return client
 
     def client(self, **kwargs) -> Any:
@@ -153,7 +154,7 @@ class RealAccountRun:
         if self.cleanup_report is not None and self.cleanup_report.clean:
             return self.cleanup_report  # already clean: the suite may finish before the context exits
         client = self.raw_client()
-        budget_mod.install(client, self.limits, sleep=self._sleep)
+        self.pacing.install(client)
         state = ledger_mod.read(self.ledger.path)
         part = sweep_ledger(client, state, self.ledger, caller_account=self.clearance.account, pending_grace=0.0)
         for path in self.worker_ledgers:  # a worker cleans up after itself; this is for one that went down

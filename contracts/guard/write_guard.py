@@ -29,7 +29,6 @@ from contracts.guard.ledger import TAG_RUN, TAG_TOKEN, Ledger, RunIdentity
 from contracts.guard.plan import ACCOUNT_ID, AccountPool, is_read
 from contracts.model.redaction import sensitive_member_names
 from contracts.packs.contract import load as load_contract
-from contracts.validation.validate import validate_request
 from strategies import service_model
 from strategies.hints import is_account_id, is_arn
 
@@ -138,21 +137,22 @@ class WriteGuard:
         entry = self._entry(operation)
         ok = http_response.status_code < 300
         create = context.get("real_account_create")
-        if create and "seq" in create and self.ledger is not None:
-            if ok:
-                arn = parsed.get(entry.response_identifier)
-                if isinstance(arn, str):
+        if create and ok:
+            arn = parsed.get(entry.response_identifier)
+            if isinstance(arn, str):
+                if "seq" in create and self.ledger is not None:
                     self.ledger.created(create["seq"], arn)
-                    with self._lock:
-                        self.created[arn] = entry.resource.kind
-                    if not create.get("claimed"):
-                        self.resources.claim_after(create["token"], operation)
-            else:
-                code = parsed.get("Error", {}).get("Code")
-                # Only a client error other than throttling says "no effect"; after a 5xx (or a throttling
-                # answer from a faulty service) the entry stays pending and sweep looks for it by its tag.
-                if 400 <= http_response.status_code < 500 and code not in THROTTLING_CODES:
+                with self._lock:
+                    self.created[arn] = entry.resource.kind
+        elif create:
+            code = parsed.get("Error", {}).get("Code")
+            # Only a client error other than throttling says "no effect"; after a 5xx (or a throttling answer
+            # from a faulty service) the claim stays, and the ledger entry stays pending for sweep to look for.
+            if 400 <= http_response.status_code < 500 and code not in THROTTLING_CODES:
+                if "seq" in create and self.ledger is not None:
                     self.ledger.refused(create["seq"], str(code or http_response.status_code))
+                if create.get("claimed"):
+                    self.resources.release(create["token"], operation)
         if ok and entry is not None and entry.effect == "delete":
             arn = (context.get("real_account_params") or {}).get(entry.resource.identifier)
             if isinstance(arn, str):
@@ -202,9 +202,8 @@ class WriteGuard:
         create = context.get("real_account_create")
         if create is None:
             return
-        if not validate_request(operation, params):
-            self.resources.claim(create["token"], operation)  # BudgetExceeded: nothing sent
-            create["claimed"] = True
+        # Valid or not (a service may accept what the local validator refuses): BudgetExceeded, nothing sent.
+        create["claimed"] = self.resources.claim(create["token"], operation)
         if self.ledger is not None:
             entry = self._entry(operation)
             name = create.get("name") if isinstance(create.get("name"), str) else None

@@ -138,3 +138,17 @@ def test_rate_limit_applies_to_every_attempt(throttled_server):
     client.create_invoice_unit(**unit_params("paced"))  # 4 attempts
     client.list_invoice_units()
     assert installed.limiter.waited == pytest.approx(4 * 0.5)  # 5 requests, one every 1/2 s after the first
+
+
+def test_one_pacing_holds_the_rate_across_all_the_clients_of_a_run(throttled_server):
+    """A run makes several clients (accounts, validation off, cleanup): they share one bucket, so --max-rate is
+    the run's rate, not each client's (two buckets would let 4 requests through with 1 s of waiting, not 1.5 s)."""
+    url, _backend, _faults = throttled_server
+    fake = FakeTime()
+    pacing = budget.Pacing(budget.Limits(max_rate=2.0, burst=1), sleep=fake.sleep, clock=fake.clock)
+    clients = [raw_client(url), raw_client(url)]
+    for client in clients:
+        pacing.install(client)
+    for client in clients * 2:
+        client.list_invoice_units()
+    assert pacing.limiter.waited == pytest.approx(3 * 0.5)  # 4 requests at 2/s after a burst of 1

@@ -257,23 +257,33 @@ class TimedLog(RequestLog):
         return result
 
 
-def test_workers_are_refused_on_a_real_account_before_anything_is_sent(tmp_path, run, monkeypatch):
-    """Two workers' budget shares were measured to create one resource over --max-resources together (6 of 5),
-    so a real account gets one worker: the run is refused as a usage error, and the account sees no request."""
+def test_workers_stay_within_the_runs_budget_and_rate_in_total(tmp_path, run, monkeypatch):
+    """Two workers against the emulator's server standing in for the account (moto's STS for the caller): the
+    resources made stay within --max-resources (every create claims a worker's share before it is sent, valid or
+    not), and no second sees more than --max-rate requests plus the burst."""
     from invoicing_mock import server
     from invoicing_mock.models import InvoicingBackend
 
     log = TimedLog()
     served = server.start(backend=InvoicingBackend(faults=log))
+    budget, rate = 5, 25.0
     monkeypatch.setenv(safety.OPT_IN_ENV, "1")
     try:
         with mock_aws():
-            code, _out, err = run("run", "--target", "aws", "--endpoint-url", served.url, "--accounts-file",
-                                  accounts_file(tmp_path), "--ledger-dir", str(tmp_path / "ledgers"),
-                                  "--report-dir", str(tmp_path / "reports"), "--example-db", "none",
-                                  safety.OPT_IN_FLAG, "--allowed-account", PAYER, "--profile", "dev", "--seed", "6",
-                                  "--max-resources", "5", "--workers", "2", "--quiet")
+            code, out, err = run("run", "--target", "aws", "--endpoint-url", served.url, "--accounts-file",
+                                 accounts_file(tmp_path), "--ledger-dir", str(tmp_path / "ledgers"),
+                                 "--report-dir", str(tmp_path / "reports"), "--example-db", "none",
+                                 safety.OPT_IN_FLAG, "--allowed-account", PAYER, "--profile", "dev", "--seed", "6",
+                                 "--max-resources", str(budget), "--max-rate", str(rate), "--workers", "2", "--quiet")
     finally:
         served.stop()
-    assert code == 2 and "--workers takes 1 with --target aws" in err
-    assert log.times == [] and not log.created
+    assert code in (0, 1), out[-3000:] + err[-3000:]  # a contract verdict; not refused, nothing left behind
+    assert 0 < len(log.created) <= budget, f"{len(log.created)} resources created, budget {budget}"
+    times = sorted(log.times)
+    burst = 2
+    worst = max(sum(1 for u in times if t <= u < t + 1.0) for t in times)
+    assert worst <= rate + burst, f"{worst} requests in one second, limit {rate:g}/s (+{burst} burst)"
+    real = json.loads((tmp_path / "reports" / "results.json").read_text())["meta"]["real_account"]
+    assert len(real["runs"]) == 2 and real["resource_budget"] == budget, real  # two workers' shares, one budget
+    assert real["left_behind"] == [] and len(list((tmp_path / "ledgers").glob("*.jsonl"))) == 3  # 2 + the run's
+    print(f"  {len(times)} requests, {len(log.created)} creates, at most {worst} in one second")

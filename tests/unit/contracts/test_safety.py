@@ -18,6 +18,7 @@ from _real_account_support import (  # noqa: F401 - fixtures
     MEMBERS,
     PAYER,
     SECRET,
+    RequestLog,
     aws_test_environment,
     emulator,
     preference_params,
@@ -310,12 +311,42 @@ def test_budget_stops_creates_before_sending(tmp_path, emulator):
         client.create_invoice_unit(**unit_params(real.identity.unit_name(f"b{i}")))
     with pytest.raises(BudgetExceeded, match="resource 3 of this run, over its budget of 2; nothing was sent"):
         client.create_invoice_unit(**unit_params(real.identity.unit_name("b3")))
-    # Requests the local validator calls invalid are expected to be refused: they cost no budget.
-    with pytest.raises(client.exceptions.ValidationException):
+    # Invalid or not, a create beyond the budget is not sent: a service may carry out what the validator refuses.
+    with pytest.raises(BudgetExceeded):
         client.create_invoice_unit(**unit_params("invalid receiver", receiver="1"))
-    assert log.writes().count("CreateInvoiceUnit") == 3
+    assert log.writes().count("CreateInvoiceUnit") == 2
     real.finish()
     assert snapshot(raw_client(url)) == {}
+
+
+def test_every_create_claims_the_budget_before_it_is_sent_valid_or_not(tmp_path):
+    """A service may accept what the local validator calls invalid (here a Name over the model's 50 characters,
+    which botocore does not check either): such a create claims the budget before it is sent, so the budget bounds
+    what exists. A create the service refuses with a client error gives its claim back."""
+    from invoicing_mock import server
+    from invoicing_mock.mutants import NameTooLongAccepted
+
+    log = RequestLog()
+    served = server.start(backend=NameTooLongAccepted(faults=log))
+    try:
+        options = run_options(tmp_path, url=served.url, max_resources=2)
+        with mock_aws():
+            real = RealAccountRun.start(options, guard.clear(options, environ=OPT_IN))
+        client = real.client()
+        with pytest.raises(client.exceptions.ValidationException):
+            client.create_invoice_unit(**unit_params(real.identity.unit_name("refused"), receiver="1"))
+        assert real.resources.used == 0  # refused: no effect, the claim was given back
+        too_long = real.identity.name_prefix + "x" * 50
+        client.create_invoice_unit(**unit_params(too_long))  # the validator's "invalid"; this service creates it
+        client.create_invoice_unit(**unit_params(real.identity.unit_name("valid")))
+        assert real.resources.used == 2
+        with pytest.raises(BudgetExceeded):
+            client.create_invoice_unit(**unit_params(too_long + "y"))
+        assert log.writes().count("CreateInvoiceUnit") == 3 and len(real.guard.created) == 2
+        real.finish()
+        assert snapshot(raw_client(served.url)) == {}
+    finally:
+        served.stop()
 
 
 def test_read_only_sends_no_write_valid_or_not(tmp_path, emulator):
