@@ -50,7 +50,7 @@ def test_bad_shard_and_workers_values_are_usage_errors(value, error):
 
 def test_options_cross_to_workers_whole():
     options = RunOptions(target="aws", allowed_account=("123456789012",), operations=("CreateInvoiceUnit",),
-                         max_rate=3.5, workers=1, shard="1/2", allow_real_account=True)
+                         max_rate=3.5, workers=2, shard="1/2", allow_real_account=True)
     assert parallel.options_from_json(parallel.options_to_json(options)) == options
 
 
