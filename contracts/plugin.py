@@ -141,17 +141,17 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """--shard i/n: keep the suite's tests of part i (contracts.engine.parallel.shard_of); other tests stay."""
+    """--shard i/n: keep the suite's tests of part i (contracts.engine.parallel.partition); other tests stay."""
     run = config.stash.get(RUN, None)
     if run is None or not run.options.shard:
         return
     shard = parallel.Shard.parse(run.options.shard)
+    keys = {item: parallel.item_key(item.module.__name__, item.name) for item in items
+            if getattr(item, "module", None) is not None and in_suite(item.module.__name__)}
+    owned = shard.owned(keys.values())
     kept, dropped = [], []
     for item in items:
-        module = getattr(item, "module", None)
-        owned = module is None or not in_suite(module.__name__) or shard.owns(parallel.item_key(module.__name__,
-                                                                                                  item.name))
-        (kept if owned else dropped).append(item)
+        (kept if item not in keys or keys[item] in owned else dropped).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept

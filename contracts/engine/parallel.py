@@ -1,9 +1,10 @@
 """One run in several processes: CI shards, pytest-xdist workers, and the one Results their parts make.
 
-- Shards: `--shard i/n` keeps the tests whose key falls in part i. The key is the test's module and name with its
-  parameters (`contracts.suite.test_stateless::test_valid_requests[CreateInvoiceUnit]`): the same on every
-  machine whatever the install path, and hashed with SHA-256 (Python's `hash` is salted per process). Each test
-  draws from its own seed (Hypothesis seeds every test alike from `--seed`), so a test finds the same in any part.
+- Shards: `--shard i/n` keeps the tests of part i. A test's key is its module and name with its parameters
+  (`contracts.suite.test_stateless::test_valid_requests[CreateInvoiceUnit]`): the same on every machine whatever
+  the install path. The parts are balanced by each test's measured cost (`partition`: heaviest first, to the
+  lightest part), so both idempotency machines never land in one part. Each test draws from its own seed
+  (Hypothesis seeds every test alike from `--seed`), so a test finds the same in any part.
 - Workers: each xdist worker runs some tests against its own target and sends its Results to the controller as
   `Results.to_state()` JSON; the controller merges them (`Results.merge`) and alone writes the reports.
 - A shared target (an endpoint, a real account) is one state for every worker. Most tests only look at what they
@@ -21,7 +22,7 @@ import json
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from contracts.engine.results import Results
 from contracts.options import RunOptions, parse_shard
@@ -43,6 +44,21 @@ EXCLUSIVE_TESTS = {
 # ------------------------------------------------------------------------------------------------------ shards
 
 
+# Seconds one test of each function takes at the ci profile against the emulator (`pytest --pyargs contracts.suite
+# --profile ci --durations=0`, averaged per function, 2026-12-06): weights that balance the parts, not limits.
+COSTS = {
+    "test_idempotency": 10.0,  # a state machine: a third of a ci run each
+    "test_as_of_reads_the_past": 2.2,
+    "test_concurrent_duplicates": 1.2,
+    "test_lost_response": 0.4,
+    "test_coverage": 0.4,
+    "test_invalid_requests": 0.3,
+    "test_fault_refusal_does_not_poison": 0.2,
+    "test_valid_requests": 0.2,
+}
+DEFAULT_COST = 0.1
+
+
 @dataclasses.dataclass(frozen=True)
 class Shard:
     index: int  # 1-based
@@ -52,17 +68,30 @@ class Shard:
     def parse(cls, value: str) -> "Shard":
         return cls(*parse_shard(value))
 
-    def owns(self, key: str) -> bool:
-        return shard_of(key, self.count) == self.index
+    def owned(self, keys: Iterable[str]) -> set[str]:
+        """The keys of this part, among all the test keys the run collected."""
+        return {key for key, part in partition(keys, self.count).items() if part == self.index}
 
     def __str__(self) -> str:
         return f"{self.index}/{self.count}"
 
 
-def shard_of(key: str, count: int) -> int:
-    """The part (1..count) a test key belongs to: stable across processes, machines and Python versions."""
-    digest = hashlib.sha256(key.encode()).digest()
-    return int.from_bytes(digest[:8], "big") % count + 1
+def cost_of(key: str) -> float:
+    function = key.split("::", 1)[-1].split("[", 1)[0]
+    return COSTS.get(function, DEFAULT_COST)
+
+
+def partition(keys: Iterable[str], count: int) -> dict[str, int]:
+    """Each test key's part (1..count): the heaviest test first, each to the part with the least cost so far
+    (longest processing time first), ties by the key's SHA-256 (Python's `hash` is salted per process). Every
+    machine that collected the same tests (the same options) computes the same parts."""
+    loads = [0.0] * count
+    parts: dict[str, int] = {}
+    for key in sorted(set(keys), key=lambda k: (-cost_of(k), hashlib.sha256(k.encode()).digest())):
+        lightest = min(range(count), key=lambda i: (loads[i], i))
+        loads[lightest] += cost_of(key)
+        parts[key] = lightest + 1
+    return parts
 
 
 def item_key(module: str, name: str) -> str:
@@ -155,6 +184,6 @@ def read_state(report_dir: Path) -> dict[str, Any]:
 
 
 __all__ = [
-    "Shard", "shard_of", "item_key", "exclusive", "EXCLUSIVE_TESTS", "SharedTargetLock", "STATE_FILE",
+    "Shard", "partition", "cost_of", "item_key", "exclusive", "EXCLUSIVE_TESTS", "SharedTargetLock", "STATE_FILE",
     "options_to_json", "options_from_json", "results_to_json", "results_from_json", "write_state", "read_state",
 ]
