@@ -123,13 +123,12 @@ class Results:
             return
         slot = "accepted" if outcome.ok else f"refused {outcome.error_code or outcome.status}"
         with self._lock:
-            slots = self.exchanges.get(call.operation, {})
-            if slot in slots or (slot != "accepted" and _refusals(slots) >= MAX_REFUSALS):
+            if not _room_for(self.exchanges.get(call.operation, {}), slot):
                 return
         example = _exchange(call, slot)  # masking and scrubbing outside the lock
         with self._lock:
             slots = self.exchanges[call.operation]
-            if slot not in slots and (slot == "accepted" or _refusals(slots) < MAX_REFUSALS):
+            if _room_for(slots, slot):
                 slots[slot] = example
 
     def expect(self, operation: str, prop: str) -> None:
@@ -346,7 +345,7 @@ class Results:
             for op, slots in other.exchanges.items():
                 mine_slots = self.exchanges[op]
                 for slot, example in slots.items():
-                    if slot not in mine_slots and (slot == "accepted" or _refusals(mine_slots) < MAX_REFUSALS):
+                    if _room_for(mine_slots, slot):
                         mine_slots[slot] = example
             self.tests.extend(other.tests)
             self.connection_errors.extend(other.connection_errors)
@@ -398,8 +397,9 @@ MAX_REFUSALS = 3  # refusal exchanges per operation (one per error code)
 MAX_EXCHANGE_CHARS = 1500  # per request or response text: a listing can be long, an example need not be
 
 
-def _refusals(slots: dict[str, dict]) -> int:
-    return sum(slot != "accepted" for slot in slots)
+def _room_for(slots: dict[str, dict], slot: str) -> bool:
+    """Whether `slot` is empty and within the bound (one accepted, MAX_REFUSALS refusals)."""
+    return slot not in slots and (slot == "accepted" or sum(s != "accepted" for s in slots) < MAX_REFUSALS)
 
 
 def _exchange(call: "Call", slot: str) -> dict[str, Any]:

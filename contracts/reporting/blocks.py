@@ -296,9 +296,8 @@ def _class(css: str) -> str:
 
 
 def _cell_md(cell: str | Mark) -> str:
-    text = cell.markdown() if isinstance(cell, Mark) else cell
-    # A pipe ends a cell even inside a code span: escaped (GitHub shows it as a pipe), unless already escaped.
-    return re.sub(r"(?<!\\)\|", r"\\|", text).replace("\n", " ")
+    # Text in cells comes through plain(), which escapes pipes (a pipe would end the cell).
+    return (cell.markdown() if isinstance(cell, Mark) else cell).replace("\n", " ")
 
 
 def _longest_run(text: str, char: str) -> int:

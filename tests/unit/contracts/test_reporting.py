@@ -81,6 +81,14 @@ def test_no_sensitive_value_reaches_any_report_file(tmp_path_factory, secret, na
     results.add_violation(record)
     results.observe("CreateProcurementPortalPreference", "a subject", f"an outcome naming {email}")
     results.add_error("CreateProcurementPortalPreference", "suite-error", f"traceback with {secret}")
+    # Example exchanges the behaviour report shows: the secrets in the request, echoed in a member the model does
+    # not mark sensitive, and in an error message.
+    echoing = ok({"ProcurementPortalPreferenceArn": UNIT, "Echo": f"{secret} / {email}", "Contacts": [{"Name": name}]})
+    for call in [Call("CreateProcurementPortalPreference", params, echoing, note=f"note with {name}"),
+                 Call("CreateProcurementPortalPreference", params, echoed),
+                 Call("GetProcurementPortalPreference", {"ProcurementPortalPreferenceArn": UNIT}, leaked)]:
+        results.keep_exchange(call)
+    assert sum(len(slots) for slots in results.exchanges.values()) == 3
     out = tmp_path_factory.mktemp("reports")
     reporting.write_reports(results, out)
     texts = {path.name: path.read_text() for path in out.iterdir()} | {"console": str(violation),
@@ -89,6 +97,7 @@ def test_no_sensitive_value_reaches_any_report_file(tmp_path_factory, secret, na
         for value in (secret, name, email):
             assert value not in text, f"{label} leaks a sensitive value"
     assert "ProcurementPortalSharedSecret" in texts["results.json"]  # masked, not dropped
+    assert texts["behaviour.md"].count('"ProcurementPortalSharedSecret": ') >= 3  # in the exchanges, masked
 
 
 @pytest.mark.parametrize("secret", ["ScheduledFaults", "operations", "held", "import", "reproduction"])
