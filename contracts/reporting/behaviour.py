@@ -219,9 +219,11 @@ def legend(props: list[str]) -> list[Block]:
 
 def operation_section(results: Results, op: str, cells: dict[str, Cell]) -> Section:
     blocks: list[Block] = [Heading(2, op)]
-    says = aws_says(op)
+    says, preview = aws_says(op)
     if says:
-        blocks.append(Paragraph(f"AWS documents it as: “{plain(says)}”", css="aws-says"))
+        blocks.append(Paragraph(f"AWS documents it as: “{plain(says)}”" + (" AWS marks it a preview, subject to "
+                                                                          "change." if preview else ""),
+                                css="aws-says"))
     blocks.append(Paragraph(f"{len(cells)} propert{'ies' if len(cells) != 1 else 'y'} checked: {_tally(cells.values())}."
                             f" [Back to the matrix](#{_github_anchor(MATRIX)})"))
     observed = observation_groups(results.observations.get(op, {}))
@@ -250,15 +252,17 @@ def operation_section(results: Results, op: str, cells: dict[str, Cell]) -> Sect
     return Section(blocks, "operation")
 
 
-def aws_says(op: str) -> str:
-    """The first sentence of the model's documentation of `op` (AWS's API reference text), without markup."""
+def aws_says(op: str) -> tuple[str, bool]:
+    """The first sentence of the model's documentation of `op` (AWS's API reference text), without markup; the
+    preview notice some operations open with is left out, and said (the second value)."""
     try:
         doc = service_model().operation_model(op).documentation or ""
     except Exception:  # an operation the installed model does not have (a drifted or synthetic name)
-        return ""
-    text = " ".join(re.sub(r"<[^>]+>", " ", doc).split())
-    sentence = re.match(r"(.+?[.!?])(\s|$)", text)
-    return (sentence.group(1) if sentence else text)[:300]
+        return "", False
+    sentences = re.split(r"(?<=[.!?])\s+", " ".join(re.sub(r"<[^>]+>", " ", doc).split()))
+    notice = [s for s in sentences if "subject to chang" in s or "Betas and Previews" in s]
+    rest = [s for s in sentences if s and s not in notice]
+    return (rest[0][:300] if rest else ""), bool(notice)
 
 
 def property_table(cells: dict[str, Cell]) -> Table:

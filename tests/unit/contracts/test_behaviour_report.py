@@ -411,3 +411,11 @@ def test_the_matrix_shows_each_verdict_in_its_colour_in_a_browser(tmp_path):
                 counts[pixel] += 1
     for key, colour in verdict_colours().items():
         assert counts[colour] > 500, f"{key} ({colour.hex()}): {counts[colour]} pixels"
+
+
+def test_each_operation_quotes_the_first_sentence_the_model_documents():
+    markdown = reporting.behaviour_markdown(synthetic())
+    assert "AWS documents it as: “This creates a new invoice unit with the provided definition.”" in markdown
+    assert "AWS documents it as: “Updates an existing procurement portal preference configuration.” AWS marks it a " \
+           "preview, subject to change." in markdown
+    assert "subject to changing at any time" not in markdown  # the preview notice is said, not quoted
