@@ -405,12 +405,12 @@ def _room_for(slots: dict[str, dict], slot: str) -> bool:
 def _exchange(call: "Call", slot: str) -> dict[str, Any]:
     """The exchange as the report shows it: sensitive members masked (one placeholder per distinct secret across
     request and response), then every string scrubbed of the secrets seen so far (a target may echo one in
-    any member or message), as JSON text cut to MAX_EXCHANGE_CHARS."""
+    any member or message), as JSON text: long strings and lists shortened, the whole cut to MAX_EXCHANGE_CHARS."""
     outcome = call.outcome
     masks: dict[str, str] = {}
-    request = _scrubbed(REDACTOR.mask(call.params, masks))
+    request = _shortened(_scrubbed(REDACTOR.mask(call.params, masks)))
     if outcome.wire is not None:
-        response = _json_text(_scrubbed(REDACTOR.mask(outcome.wire, masks)))
+        response = _json_text(_shortened(_scrubbed(REDACTOR.mask(outcome.wire, masks))))
     else:
         response = _bounded(REDACTOR.scrub(outcome.wire_text or outcome.error_message or ""))
     return {"outcome": "accepted" if slot == "accepted" else "refused", "operation": call.operation,
@@ -425,6 +425,20 @@ def _scrubbed(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_scrubbed(v) for v in value]
     return REDACTOR.scrub(value) if isinstance(value, str) else value
+
+
+LONG_STRING, LONG_LIST = 160, 8  # an example shows a long member's start, and says how much more there was
+
+
+def _shortened(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _shortened(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        items = [_shortened(v) for v in value[:LONG_LIST]]
+        return items + ([f"... {len(value) - LONG_LIST} more items"] if len(value) > LONG_LIST else [])
+    if isinstance(value, str) and len(value) > LONG_STRING:
+        return value[:LONG_STRING] + f"... ({len(value) - LONG_STRING} more characters)"
+    return value
 
 
 def _json_text(value: Any) -> str:

@@ -290,9 +290,16 @@ def test_the_first_accepted_and_the_first_refusal_per_code_are_kept_bounded():
     assert list(slots) == ["accepted"] + [f"refused E{i}" for i in range(1, MAX_REFUSALS + 1)]
     assert '"first"' in slots["accepted"]["response"] and '"InvoiceUnitArn": "E1"' in slots["refused E1"]["request"]
     assert "ListInvoiceUnits" not in results.exchanges
-    long = Call("ListInvoiceUnits", {}, ok({"InvoiceUnits": [{"Name": f"unit {i}"} for i in range(500)]}))
+    # Long members are shortened (the start shown, with how much more), and the whole text is bounded.
+    long = Call("ListInvoiceUnits", {"NextToken": "n" * 5000},
+                ok({"InvoiceUnits": [{"Name": f"unit {i}"} for i in range(500)]}))
     results.keep_exchange(long)
-    kept = results.exchanges["ListInvoiceUnits"]["accepted"]["response"]
+    kept = results.exchanges["ListInvoiceUnits"]["accepted"]
+    assert '"unit 7"' in kept["response"] and '"unit 8"' not in kept["response"] and "492 more items" in kept["response"]
+    assert f'"{"n" * 160}... (4840 more characters)"' in kept["request"]
+    wide = Call("ListInvoiceSummaries", {}, ok({f"Member{i}": "v" * 150 for i in range(40)}))
+    results.keep_exchange(wide)
+    kept = results.exchanges["ListInvoiceSummaries"]["accepted"]["response"]
     assert len(kept) < MAX_EXCHANGE_CHARS + 40 and kept.endswith("more characters)")
 
 
