@@ -142,9 +142,8 @@ def document(results: Results) -> list[Block]:
                  matrix(by_op, props), Heading(2, "Legend")] + legend(props)
     for op, cells in by_op.items():
         body.append(operation_section(results, op, cells))
-    details = [MarkdownLines(lines) for lines in (_real_account(meta), _drift(meta), faults_markdown(meta.get("faults")))
-               if lines]
-    body += details
+    sections = (_real_account(meta), _drift(meta), faults_markdown(meta.get("faults")))
+    body += [MarkdownLines(lines) for lines in sections if lines]
     toc = Bullets([])
     blocks = head + [Heading(2, "Contents"), Section([toc], "toc", "nav")] + body
     headings = number_headings(blocks)
@@ -224,8 +223,8 @@ def operation_section(results: Results, op: str, cells: dict[str, Cell]) -> Sect
         blocks.append(Paragraph(f"AWS documents it as: “{plain(says)}”" + (" AWS marks it a preview, subject to "
                                                                           "change." if preview else ""),
                                 css="aws-says"))
-    blocks.append(Paragraph(f"{len(cells)} propert{'ies' if len(cells) != 1 else 'y'} checked: {_tally(cells.values())}."
-                            f" [Back to the matrix](#{_github_anchor(MATRIX)})"))
+    checked = f"{len(cells)} propert{'ies' if len(cells) != 1 else 'y'} checked"
+    blocks.append(Paragraph(f"{checked}: {_tally(cells.values())}. [Back to the matrix](#{_github_anchor(MATRIX)})"))
     observed = observation_groups(results.observations.get(op, {}))
     if observed:
         blocks.append(Heading(3, "What the service did"))
@@ -270,8 +269,8 @@ def property_table(cells: dict[str, Cell]) -> Table:
     for prop in property_order({"": cells}):
         cell = cells[prop]
         label = PROPERTIES[prop].label if prop in PROPERTIES else prop
-        rows.append([plain(label), mark(cell, prop, with_basis=False), ", ".join(cell_bases(cell)) or "—", str(cell.examples),
-                     str(cell.exercised), _notes(cell)])
+        rows.append([plain(label), mark(cell, prop, with_basis=False), ", ".join(cell_bases(cell)) or "—",
+                     str(cell.examples), str(cell.exercised), _notes(cell)])
     return Table(["property", "verdict", "basis", "examples", "exercised", "notes"], rows,
                  ["l", "c", "l", "r", "r", "l"], css="properties")
 
