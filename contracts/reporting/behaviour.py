@@ -68,8 +68,9 @@ CSS = (
     "table{border-collapse:collapse;margin:.6em 0}td,th{border:1px solid #b9b9b9;padding:.3em .55em;"
     "vertical-align:top}thead th{background:#eef0f3}th[scope=row]{text-align:left;font-weight:600}"
     ".num{text-align:right}.mid{text-align:center}"
-    ".wide{overflow-x:auto}table.matrix{width:100%;table-layout:fixed;font-size:.86em}"
-    "table.matrix th:first-child{width:13em}table.matrix td{text-align:center}table.matrix thead th{font-weight:600}"
+    ".wide{overflow-x:auto}table.matrix{width:100%;font-size:.86em}"  # wider than the window: it scrolls
+    "table.matrix th[scope=row]{white-space:nowrap}table.matrix td{text-align:center}"
+    "table.matrix thead th{font-weight:600}"
     "small.basis{display:block;font-size:.78em;color:#2b2b2b}.mark{font-weight:700}"
     ".v-held{background:#bfe8c9}.v-violated{background:#f4a6a6}.v-diverged{background:#ffd27f}"
     ".v-error{background:#d5bdf2}.v-untested{background:#cfcfcf}.v-excused{background:#eeeeee;color:#555}"

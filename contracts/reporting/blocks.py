@@ -145,7 +145,8 @@ class Mark:
     def html(self, tag: str = "td") -> str:
         title = f' title="{html.escape(self.tooltip)}"' if self.tooltip else ""
         detail = f'<small class="basis">{html.escape(self.detail)}</small>' if self.detail else ""
-        symbol = f'<span class="mark" aria-hidden="true">{self.symbol}</span> ' if self.symbol else ""
+        # A non-breaking space: a narrow cell never shows the mark on one line and its verdict on the next.
+        symbol = f'<span class="mark" aria-hidden="true">{self.symbol}</span>&nbsp;' if self.symbol else ""
         return f'<{tag} class="{self.css}"{title}>{symbol}{html.escape(self.words)}{detail}</{tag}>'
 
 
