@@ -7,19 +7,29 @@ with no successful response, a scope check whose control failed) proves nothing,
 exercised example is `untested`, and fails the run unless the target declared it cannot be exercised there
 (`add_skip`: faults off, expiry on a real account), which `excused` says.
 
+It also keeps a few example exchanges per operation (`keep_exchange`, told of every call the suite makes): the
+first accepted request and the first refusal per error code, masked and scrubbed as they are stored, bounded in
+size, so the behaviour report can show what a request and its answer looked like.
+
 The engine fills it; the reporters (contracts.reporting) read it.
 """
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
+import json
 import threading
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from contracts.checks import PROPERTIES
 from contracts.checks.registry import basis_of
 from contracts.model.redaction import REDACTOR
+
+if TYPE_CHECKING:
+    from contracts.calls import Call
 
 VERDICTS = ("violated", "error", "diverged", "held", "untested")
 
@@ -78,6 +88,8 @@ class Results:
         self.tests: list[dict] = []  # pytest outcomes: nodeid, operation, outcome, duration
         self.connection_errors: list[str] = []
         self._units: set[int] = set()  # the examples (state-machine steps) in which any check ran
+        # operation -> slot ("accepted", "refused ValidationException") -> an example exchange (keep_exchange)
+        self.exchanges: dict[str, dict[str, dict]] = defaultdict(dict)
 
     def record(self, operation: str, prop: str, check: str, passed: bool, unit: int, *,
                exercised: bool = True, why: str = "") -> None:
@@ -101,6 +113,23 @@ class Results:
     def observe(self, operation: str, subject: str, outcome: str, count: int = 1) -> None:
         with self._lock:
             self.observations[operation][subject][REDACTOR.scrub(outcome)] += count  # the outcome: the target's words
+
+    def keep_exchange(self, call: "Call") -> None:
+        """Keep `call` as an example of its operation if it fills an empty slot: the first accepted exchange, the
+        first refusal per error code (at most MAX_REFUSALS codes). Only answers of the target count: a request
+        botocore refused, one the guard kept back or one that never reached the target shows nothing of it."""
+        outcome = call.outcome
+        if not outcome.sent or outcome.status is None or outcome.not_sent or outcome.connection_error:
+            return
+        slot = "accepted" if outcome.ok else f"refused {outcome.error_code or outcome.status}"
+        with self._lock:
+            if not _room_for(self.exchanges.get(call.operation, {}), slot):
+                return
+        example = _exchange(call, slot)  # masking and scrubbing outside the lock
+        with self._lock:
+            slots = self.exchanges[call.operation]
+            if _room_for(slots, slot):
+                slots[slot] = example
 
     def expect(self, operation: str, prop: str) -> None:
         """Make the cell exist (so a property never exercised shows as 'untested' instead of vanishing)."""
@@ -201,13 +230,14 @@ class Results:
                         "not_exercised": dict(cell.not_exercised.most_common()),
                         "diverged": [{k: v for k, v in d.items() if k != "text"} for d in cell.diverged],
                         # The bases of what the cell checked (bases.json), and each check with its own.
-                        "basis": _cell_bases(cell),
+                        "basis": cell_bases(cell),
                         "checks": {name: {"runs": runs, "basis": basis_of(name)}
                                    for name, runs in sorted(cell.check_runs.items())},
                     }
                     for prop, cell in props.items()
                 },
                 "observed": self.observation_lines(op),
+                "exchanges": list(self.exchanges.get(op, {}).values()),
             }
         return {
             "meta": self.meta,
@@ -240,7 +270,8 @@ class Results:
     # to_dict() above is the report's shape (results.json): it drops what the reports re-derive (a violation's
     # text, the observation counts, the example numbers). to_state() keeps everything, so that results found in
     # several processes can be merged into the Results one process would have found.
-    STATE_VERSION = 3  # 2: cells carry what exercised their subject; 3: divergences and runs per check
+    # 2: cells carry what exercised their subject; 3: divergences and runs per check; 4: example exchanges
+    STATE_VERSION = 4
 
     def to_state(self) -> dict[str, Any]:
         """Everything this Results holds, as JSON-able data (`from_state` reads it back)."""
@@ -254,6 +285,7 @@ class Results:
                            "skipped": list(c.skipped)} for (op, prop), c in self.cells.items()],
                 "observations": {op: {subject: dict(counts) for subject, counts in subjects.items()}
                                  for op, subjects in self.observations.items()},
+                "exchanges": {op: dict(slots) for op, slots in self.exchanges.items()},
                 "meta": self.meta,
                 "tests": list(self.tests),
                 "connection_errors": list(self.connection_errors),
@@ -275,6 +307,8 @@ class Results:
         for op, subjects in state["observations"].items():
             for subject, counts in subjects.items():
                 results.observations[op][subject].update(counts)
+        for op, slots in state["exchanges"].items():
+            results.exchanges[op].update(slots)
         results.meta = dict(state["meta"])
         results.tests = list(state["tests"])
         results.connection_errors = list(state["connection_errors"])
@@ -286,7 +320,8 @@ class Results:
 
         Counts add up; a violation found twice (the same text) is kept once, as `add_violation` does; a skip
         reason is kept once per cell (each worker sets up the module fixtures that give it). `meta` merges by
-        `merge_meta`: this Results' values win, except for the figures that add up."""
+        `merge_meta`: this Results' values win, except for the figures that add up. Example exchanges: this
+        Results' slots stand, the other's fill the empty ones (in its order, up to the same bound)."""
         with self._lock:
             for key, theirs in other.cells.items():
                 mine = self.cells[key]
@@ -307,6 +342,11 @@ class Results:
             for op, subjects in other.observations.items():
                 for subject, counts in subjects.items():
                     self.observations[op][subject].update(counts)
+            for op, slots in other.exchanges.items():
+                mine_slots = self.exchanges[op]
+                for slot, example in slots.items():
+                    if _room_for(mine_slots, slot):
+                        mine_slots[slot] = example
             self.tests.extend(other.tests)
             self.connection_errors.extend(other.connection_errors)
             start = max(self._units, default=-1) + 1  # fresh numbers: the other process counted from 0 too
@@ -344,9 +384,78 @@ def _add(key: str, a: Any, b: Any) -> Any:
     return a if a not in (None, "") else b
 
 
-def _cell_bases(cell: Cell) -> list[str]:
+def cell_bases(cell: Cell) -> list[str]:
     """The bases of the checks a cell ran and of its failures, strongest first (model, protocol, documented,
     assumed)."""
     found = {basis_of(name) for name in cell.check_runs}
     found |= {f.get("basis", "") for f in (*cell.violations, *cell.diverged)}
     return [b for b in ("model", "protocol", "documented", "assumed") if b in found]
+
+
+# -- example exchanges (keep_exchange) ------------------------------------------------------------------------
+MAX_REFUSALS = 3  # refusal exchanges per operation (one per error code)
+MAX_EXCHANGE_CHARS = 1500  # per request or response text: a listing can be long, an example need not be
+
+
+def _room_for(slots: dict[str, dict], slot: str) -> bool:
+    """Whether `slot` is empty and within the bound (one accepted, MAX_REFUSALS refusals)."""
+    return slot not in slots and (slot == "accepted" or sum(s != "accepted" for s in slots) < MAX_REFUSALS)
+
+
+def _exchange(call: "Call", slot: str) -> dict[str, Any]:
+    """The exchange as the report shows it: sensitive members masked (one placeholder per distinct secret across
+    request and response), then every string scrubbed of the secrets seen so far (a target may echo one in
+    any member or message), as JSON text: long strings and lists shortened, the whole cut to MAX_EXCHANGE_CHARS."""
+    outcome = call.outcome
+    masks: dict[str, str] = {}
+    request = _shortened(_scrubbed(REDACTOR.mask(call.params, masks)))
+    if outcome.wire is not None:
+        response = _json_text(_shortened(_scrubbed(REDACTOR.mask(outcome.wire, masks))))
+    else:
+        response = _bounded(REDACTOR.scrub(outcome.wire_text or outcome.error_message or ""))
+    return {"outcome": "accepted" if slot == "accepted" else "refused", "operation": call.operation,
+            "status": outcome.status, "error_code": outcome.error_code,
+            "note": REDACTOR.scrub(call.note), "raw": call.raw, "validated": call.validate,
+            "request": _json_text(request), "response": response}
+
+
+def _scrubbed(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _scrubbed(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_scrubbed(v) for v in value]
+    return REDACTOR.scrub(value) if isinstance(value, str) else value
+
+
+LONG_STRING, LONG_LIST = 160, 8  # an example shows a long member's start, and says how much more there was
+
+
+def _shortened(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _shortened(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        items = [_shortened(v) for v in value[:LONG_LIST]]
+        return items + ([f"... {len(value) - LONG_LIST} more items"] if len(value) > LONG_LIST else [])
+    if isinstance(value, str) and len(value) > LONG_STRING:
+        return value[:LONG_STRING] + f"... ({len(value) - LONG_STRING} more characters)"
+    return value
+
+
+def _json_text(value: Any) -> str:
+    return _bounded(json.dumps(value, indent=2, ensure_ascii=False, default=_json_default))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(value).decode()
+    return repr(value)
+
+
+def _bounded(text: str) -> str:
+    if len(text) <= MAX_EXCHANGE_CHARS:
+        return text
+    cut = text.rfind("\n", 0, MAX_EXCHANGE_CHARS)
+    cut = cut if cut > 0 else MAX_EXCHANGE_CHARS
+    return text[:cut] + f"\n... ({len(text) - cut} more characters)"

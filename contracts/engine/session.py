@@ -277,6 +277,7 @@ class Suite:
             api.listeners.append(self.settling.observe)
             api.listeners.append(self._count_unsent)
             api.listeners.append(self.oracle.observe)
+            api.listeners.append(self.results.keep_exchange)  # a few per operation for the behaviour report
             if self.unreachable_guard is not None:
                 api.listeners.append(self.unreachable_guard)
             self._apis[key] = api

@@ -81,6 +81,14 @@ def test_no_sensitive_value_reaches_any_report_file(tmp_path_factory, secret, na
     results.add_violation(record)
     results.observe("CreateProcurementPortalPreference", "a subject", f"an outcome naming {email}")
     results.add_error("CreateProcurementPortalPreference", "suite-error", f"traceback with {secret}")
+    # Example exchanges the behaviour report shows: the secrets in the request, echoed in a member the model does
+    # not mark sensitive, and in an error message.
+    echoing = ok({"ProcurementPortalPreferenceArn": UNIT, "Echo": f"{secret} / {email}", "Contacts": [{"Name": name}]})
+    for call in [Call("CreateProcurementPortalPreference", params, echoing, note=f"note with {name}"),
+                 Call("CreateProcurementPortalPreference", params, echoed),
+                 Call("GetProcurementPortalPreference", {"ProcurementPortalPreferenceArn": UNIT}, leaked)]:
+        results.keep_exchange(call)
+    assert sum(len(slots) for slots in results.exchanges.values()) == 3
     out = tmp_path_factory.mktemp("reports")
     reporting.write_reports(results, out)
     texts = {path.name: path.read_text() for path in out.iterdir()} | {"console": str(violation),
@@ -89,6 +97,7 @@ def test_no_sensitive_value_reaches_any_report_file(tmp_path_factory, secret, na
         for value in (secret, name, email):
             assert value not in text, f"{label} leaks a sensitive value"
     assert "ProcurementPortalSharedSecret" in texts["results.json"]  # masked, not dropped
+    assert texts["behaviour.md"].count('"ProcurementPortalSharedSecret": ') >= 3  # in the exchanges, masked
 
 
 @pytest.mark.parametrize("secret", ["ScheduledFaults", "operations", "held", "import", "reproduction"])
@@ -157,9 +166,10 @@ def test_behaviour_report_in_markdown_and_html(tmp_path):
     results.record("CreateInvoiceUnit", "replay-equivalence", "replay_same_response", True, unit=1)
     paths = reporting.write_reports(results, tmp_path)
     markdown = paths["markdown"].read_text()
-    assert "## CreateInvoiceUnit" in markdown and "in 1 of 1 example" in markdown
+    assert "## CreateInvoiceUnit" in markdown
+    assert "- Replay with the same token returned the same InvoiceUnitArn (1 example)." in markdown
     html = paths["html"].read_text()
-    assert "<h2>CreateInvoiceUnit</h2>" in html and "<table>" in html
+    assert '<h2 id="createinvoiceunit">CreateInvoiceUnit</h2>' in html and "<table" in html
 
 
 def test_the_reproduction_runs_and_replays_the_example(tmp_path):
@@ -218,7 +228,7 @@ def test_the_reports_carry_the_fault_figures_the_model_drift_and_the_real_accoun
         "left_behind": []}
     paths = reporting.write_reports(results, tmp_path)
     markdown = paths["markdown"].read_text()
-    assert "Target **aws** account 123456789012" in markdown
+    assert markdown.startswith("# Invoicing API behaviour observed on account …9012\n")
     real = markdown.index("## Real account")
     assert "Account **123456789012** (arn:aws:iam::123456789012:user/ci), region **eu-west-1**" in markdown
     assert f"| InvoiceUnit | {UNIT} |" in markdown and "**left behind: 0**" in markdown
