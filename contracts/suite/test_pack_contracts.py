@@ -332,7 +332,8 @@ def check_effects(pack_run: PackRun, op: PackOperation, prop: str, answer: Answe
     same = " and ".join(f"without(before_{i}, {read.volatile!r}) == without(after_{i}, {read.volatile!r})"
                         for i, read in enumerate(op.reads))
     pack_run.judge(op.name, prop, "state-unchanged", source, after == before, f"{what}: the read-backs changed",
-                   expected="the read-backs of the first answer", observed=f"before {before!r}, after {after!r}",
+                   expected="the read-backs of the first answer",
+                   observed=f"before {REDACTOR.placeholder_repr(before)!r}, after {REDACTOR.placeholder_repr(after)!r}",
                    script=script, assert_=same)
 
 
