@@ -23,6 +23,7 @@ from typing import Any
 import jsonschema
 import pytest
 from hypothesis import given, strategies as st
+from hypothesis.errors import Unsatisfiable
 
 from contracts import json_schema, reporting
 from contracts.calls import Outcome, Trace
@@ -34,7 +35,8 @@ from contracts.packs import pack as packs
 from contracts.packs.pack import Answer, Pack, PackOperation, Read, Source
 from contracts.packs.script import Script
 from contracts.plugin import RUN
-from strategies import requests, sensitive_members
+from contracts.calls import serialisable
+from strategies import Contradiction, fixed_example, invalid_requests, requests, sensitive_members, violation_sites
 
 MODEL = Source("model", "the botocore service model declares it")
 # What an answer's shape is judged by: types, required members, enums. Not bounds or patterns: an answer echoes
@@ -242,6 +244,32 @@ def _schema_assertion(problem: jsonschema.ValidationError) -> str:
     if problem.validator == "additionalProperties":
         return f"not set({path}) - set({sorted(problem.schema.get('properties', {}))!r})"
     return f"{path} in {problem.validator_value!r}"
+
+
+def test_invalid_requests_are_observed(pack_run: PackRun, stateless_operation: str) -> None:
+    """One request per server-layer constraint of the model (the coverage phase's fixed draw), sent past botocore's
+    validation. moto validates little, and AWS's refusal is its own, not moto's promise: what the target answers
+    is recorded as observed behaviour (behaviour.md's "Observed"), never as a verdict."""
+    service, op = pack_run.pack.service, stateless_operation
+    token_op = pack_run.pack.operations.get(op)
+    api = pack_run.target.api(validate=False)
+    sites = [site for site in violation_sites(op, service=service) if site.layer == "server"]
+    if not sites:
+        pytest.skip(f"{op}: every constraint of its input is one botocore checks before sending")
+    for site in sites:
+        try:
+            invalid = fixed_example(invalid_requests(op, site, service=service))
+        except (Contradiction, Unsatisfiable):
+            continue  # the model gives no value breaking only this constraint
+        pack_run.trace.reset()
+        outcome = api.call(op, invalid.params, raw=not serialisable(op, invalid.params, service),
+                           note=invalid.violation.description)
+        answer = ("was accepted" if outcome.ok else f"was refused with {outcome.error_code}" if outcome.error_code
+                  else f"got no HTTP answer ({(outcome.client_error or '').split('request: ', 1)[-1][:80]})"
+                  if outcome.sent else "was not sent (botocore refused it)")
+        pack_run.results.observe(op, f"an invalid request ({site.constraint} at {site.template})", answer)
+        if token_op is not None:
+            pack_run.cleanup(token_op, invalid.params, outcome)
 
 
 # ----------------------------------------------------------------------------------------------- idempotency

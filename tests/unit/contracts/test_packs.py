@@ -115,3 +115,14 @@ def test_a_reproduction_masks_sensitive_members_alike():
     first, second = [line for line in text.splitlines() if "create_secret" in line]
     assert first.split("=", 1)[1] == second.split("=", 1)[1]  # equal secrets, equal placeholders: still a replay
     compile(text, "repro.py", "exec")
+
+
+def test_a_token_named_by_convention_is_taken_when_the_member_exists():
+    """ACM's RequestCertificate carries IdempotencyToken without the trait: a pack names it a convention."""
+    raw = copy.deepcopy(data("efs"))
+    entry = raw["operations"]["CreateFileSystem"]
+    entry["token_by"] = "convention"
+    assert packs.parse(raw).operations["CreateFileSystem"].token_by == "convention"
+    entry["token"] = "IdempotencyToken"
+    with pytest.raises(packs.PackDataError, match="CreateFileSystem takes no 'IdempotencyToken'"):
+        packs.parse(raw)
