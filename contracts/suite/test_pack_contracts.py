@@ -6,6 +6,8 @@ service (strategies), and every expectation carries the pack's basis:
 
 - valid requests: accepted, or refused with an error the operation declares and never a 5xx (model); accepted
   answers match the output's JSON Schema (model);
+- invalid requests (one per server-side constraint): what the target answers is recorded as observed behaviour,
+  never a verdict (an emulator's validation is not AWS's promise);
 - replay (same token, same payload) and conflict (same token, one member changed): the pack's acceptable answer,
   the effects the read-back counts, the state left unchanged by a conflict, each with the pack's basis.
 
