@@ -30,7 +30,7 @@ from hypothesis.errors import Unsatisfiable
 from contracts import json_schema, reporting
 from contracts.calls import Outcome, Trace
 from contracts.checks import ContractViolation
-from contracts.engine.targets import Reproduction, ServiceTarget
+from contracts.engine.targets import Reproduction, ServiceTarget, TargetLost
 from contracts.model.redaction import REDACTOR
 from contracts.options import DEFAULT_SERVICE
 from contracts.packs import pack as packs
@@ -122,8 +122,6 @@ class PackRun:
     def call(self, operation: str, params: dict, note: str = "") -> Outcome:
         outcome = self.api.call(operation, params, note=note)
         if outcome.connection_error:
-            from contracts.engine.targets import TargetLost
-
             raise TargetLost(f"lost the target mid-run: {outcome.connection_error}")
         return outcome
 

@@ -160,3 +160,15 @@ def test_an_invoicing_run_leaves_the_pack_tests_out(tmp_path, run):
     code, results, _ = run(tmp_path, "--operations", "ListProcurementPortals")
     assert "pack" not in results["meta"] and set(results["operations"]) <= {"ListProcurementPortals"}
     assert code == ExitCode.OK
+
+
+@pytest.mark.parametrize("service, kept", [("efs", "test_pack_contracts.py"), ("invoicing", "test_stateless.py")])
+def test_pytest_on_the_whole_suite_keeps_only_the_chosen_packs_tests(tmp_path, service, kept):
+    target = ["--target", "moto"] if service != "invoicing" else []
+    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--collect-only", "-q",
+                           "--pyargs", "contracts.suite", "--service", service, *target,
+                           "--report-dir", str(tmp_path)], capture_output=True, text=True, timeout=300,
+                          cwd=tmp_path)
+    items = [line for line in done.stdout.splitlines() if "::" in line]
+    assert items and any(kept in item for item in items), done.stdout[-2000:]
+    assert all(("test_pack_contracts.py" in item) == (service != "invoicing") for item in items)
