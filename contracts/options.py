@@ -23,7 +23,8 @@ from hypothesis.internal.conjecture import engine
 from contracts.exit_codes import UsageError
 from strategies import service_model
 
-TARGETS = ("mock", "endpoint", "aws")
+TARGETS = ("mock", "endpoint", "aws", "moto")  # moto: the other services' packs only (--service)
+DEFAULT_SERVICE = "invoicing"
 FAULT_MODES = ("auto", "on", "off")
 DEFAULT_REPORT_DIR = "reports"
 DEFAULT_DATABASE = ".hypothesis/invoicing-contracts"
@@ -116,6 +117,7 @@ class RunOptions:
     """One run of the contract suite. Defaults are the `run` command's; `validated()` checks every value."""
 
     target: str = "mock"
+    service: str = DEFAULT_SERVICE  # which contract pack (contracts.packs.pack): Invoicing, or another service
     endpoint_url: str | None = None
     profile: str = DEFAULT_PROFILE
     seed: int | None = None
@@ -149,7 +151,7 @@ class RunOptions:
 
     @property
     def selected_operations(self) -> tuple[str, ...]:
-        return self.operations or tuple(service_model().operation_names)
+        return self.operations or tuple(service_model(self.service).operation_names)
 
     @property
     def sizing(self) -> Sizing:
@@ -169,7 +171,7 @@ class RunOptions:
         _choose("target", self.target, TARGETS)
         _choose("profile", self.profile, PROFILES)
         _choose("--faults", self.faults, FAULT_MODES)
-        known = service_model().operation_names
+        known = service_model(self.service).operation_names  # UnknownName when botocore has no such service
         unknown = [name for name in self.operations if name not in known]
         if unknown:
             raise UsageError(f"unknown operation{'s' * (len(unknown) > 1)} {', '.join(unknown)}; "
@@ -179,8 +181,14 @@ class RunOptions:
                      if getattr(self, name)]
             if given:
                 raise UsageError(f"{', '.join(given)} only appl{'ies' if len(given) == 1 else 'y'} to --target aws")
-        if self.mock_backend and self.target != "mock":
-            raise UsageError("--mock-backend only applies to --target mock")
+        if self.service == DEFAULT_SERVICE and self.target == "moto":
+            raise UsageError("--target moto runs another service's pack (--service NAME); Invoicing runs against "
+                             "mock, endpoint or aws")
+        if self.service != DEFAULT_SERVICE and self.target not in ("moto", "endpoint"):
+            raise UsageError(f"the {self.service} pack runs against --target moto or --target endpoint, "
+                             f"not {self.target}")
+        if self.mock_backend and self.target not in ("mock", "moto"):
+            raise UsageError("--mock-backend only applies to --target mock (or moto, for a pack's planted fault)")
         if self.max_rate <= 0:
             raise UsageError(f"--max-rate must be > 0 requests per second, got {self.max_rate:g}")
         if self.max_resources is not None and self.max_resources < 0:
@@ -282,7 +290,10 @@ def _profiles_help() -> str:
 REAL = "real account (--target aws)"
 OPTIONS: tuple[Option, ...] = (
     Option("target", "mock: the in-process emulator (default); endpoint: any URL; aws: a real account (guarded: "
-                      "see the real-account options and docs/real-account.md)", "|".join(TARGETS)),
+                      "see the real-account options and docs/real-account.md); moto: moto in-process, for "
+                      "another service's pack (--service)", "|".join(TARGETS)),
+    Option("service", f"which contract pack (default {DEFAULT_SERVICE}); another service's pack runs against "
+                      f"--target moto or endpoint (`invoicing-contracts packs` lists them)", "NAME"),
     Option("endpoint_url", "the endpoint for --target endpoint (default: $AWS_ENDPOINT_URL_INVOICING)", "URL"),
     Option("profile", _profiles_help(), "|".join(PROFILES)),
     Option("seed", "Hypothesis seed, to repeat a run exactly (a seeded run bypasses the example database)", "N",
@@ -374,7 +385,7 @@ def add_pytest_options(parser) -> None:
 
 
 __all__ = [
-    "RunOptions", "Option", "OPTIONS", "Profile", "Sizing", "PROFILES", "DEFAULT_PROFILE", "TARGETS", "FAULT_MODES",
+    "RunOptions", "Option", "OPTIONS", "DEFAULT_SERVICE", "Profile", "Sizing", "PROFILES", "DEFAULT_PROFILE", "TARGETS", "FAULT_MODES",
     "DEFAULT_REPORT_DIR", "DEFAULT_DATABASE", "DEFAULT_MAX_RATE", "DEFAULT_LEDGER_DIR", "DEFAULT_NAME_PREFIX",
     "parse_shard", "register_profiles", "limit_shrinking", "hypothesis_profile_name", "add_argparse_options", "add_pytest_options",
 ]

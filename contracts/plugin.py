@@ -41,7 +41,7 @@ from contracts.engine.session import Suite
 from contracts.engine.targets import ConfigError, Reproduction, TargetConfig, TargetError, TargetLost, build, load_config_file, \
     parse_accounts
 from contracts.exit_codes import ExitCode, UsageError
-from contracts.options import PROFILES, RunOptions, add_pytest_options, hypothesis_profile_name, limit_shrinking, \
+from contracts.options import DEFAULT_SERVICE, PROFILES, RunOptions, add_pytest_options, hypothesis_profile_name, limit_shrinking, \
     register_profiles
 
 SUITE_PACKAGE = "contracts.suite"
@@ -140,9 +140,25 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("operation", metafunc.config.stash[_GIVEN].options.selected_operations)
 
 
+PACK_MODULE = SUITE_PACKAGE + ".test_pack_contracts"  # another service's pack (--service): it alone runs then
+
+
+def _select_service(run: RunContext, items: list[pytest.Item], config: pytest.Config) -> None:
+    """--service NAME keeps the pack module's tests only; the Invoicing run (the default) leaves them out."""
+    pack = run.options.service != DEFAULT_SERVICE
+    dropped = [item for item in items if getattr(item, "module", None) is not None
+               and in_suite(item.module.__name__) and (item.module.__name__ == PACK_MODULE) != pack]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if item not in dropped]
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """--shard i/n: keep the suite's tests of part i (contracts.engine.parallel.partition); other tests stay."""
+    """--service: the pack's tests or Invoicing's; --shard i/n: keep the suite's tests of part i
+    (contracts.engine.parallel.partition); other tests stay."""
     run = config.stash.get(RUN, None)
+    if run is not None:
+        _select_service(run, items, config)
     if run is None or not run.options.shard:
         return
     shard = parallel.Shard.parse(run.options.shard)

@@ -23,6 +23,7 @@ COMMANDS = {
     "mutants": ("contracts.cli.mutants", "run the suite against each planted-fault variant: mutation score, time to kill"),
     "merge": ("contracts.cli.merge", "join the report directories of a run's shards (run --shard i/n) into one report"),
     "sweep": ("contracts.cli.sweep", "delete what real-account runs created (from their ledgers or tags)"),
+    "packs": ("contracts.cli.packs", "list the contract packs (Invoicing and other services) and their operations"),
     "parity": ("contracts.cli.parity", "compare two behaviour baselines: a Markdown and HTML table of differences"),
 }
 

@@ -34,9 +34,9 @@ from contracts.engine.context import RunContext
 from contracts.engine.results import Results
 from contracts.engine.targets import ConfigError, TargetError, build, resolve_factory
 from contracts.exit_codes import ExitCode, UsageError
-from contracts.options import OPTIONS, RunOptions, add_argparse_options
+from contracts.options import DEFAULT_SERVICE, OPTIONS, RunOptions, add_argparse_options
 from contracts.packs.contract import DATA_FILE, ContractDataError, load
-from contracts.plugin import RUN, SUITE_PACKAGE, example_database, target_config
+from contracts.plugin import PACK_MODULE, RUN, SUITE_PACKAGE, example_database, target_config
 from contracts.reporting import baseline
 from strategies import botocore_session
 
@@ -54,7 +54,8 @@ def pytest_args(options: RunOptions) -> list[str]:
     # --workers N: pytest-xdist's workers are processes of their own that read this command line (the RunContext
     # cannot cross; the plugin hands them the options that are not pytest's); its controller stays in this process.
     workers = ["-n", str(options.workers)] if options.workers > 1 else []
-    return ["--pyargs", SUITE_PACKAGE, "-p", "invoicing_contracts", "-p", "no:cacheprovider", "-p", "no:terminal",
+    suite = SUITE_PACKAGE if options.service == DEFAULT_SERVICE else PACK_MODULE
+    return ["--pyargs", suite, "-p", "invoicing_contracts", "-p", "no:cacheprovider", "-p", "no:terminal",
             "-p", "no:randomly", *workers, *flags]
 
 
@@ -201,6 +202,10 @@ def model_drift() -> DriftGate:
 
 def main(args: argparse.Namespace) -> int:
     options = RunOptions.from_values(vars(args))
+    if options.service != DEFAULT_SERVICE:
+        from contracts.cli.packs import run_pack  # another service's pack: no drift gate, no real account
+
+        return run_pack(options, run_suite)
     if options.target == "aws" and options.plan:
         return run_aws(options, None)  # prints the plan and stops; sends nothing to Invoicing
     if options.target != "aws":

@@ -439,6 +439,9 @@ def build(config: TargetConfig, trace: Trace) -> Target:
     """The Target for `config` (not started). ConfigError for bad input, TargetError when it cannot be used."""
     if config.kind not in TARGETS:
         raise ConfigError(f"unknown target {config.kind!r}; choose one of: {', '.join(TARGETS)}")
+    if config.kind == "moto":
+        raise ConfigError("--target moto runs another service's pack (--service NAME); Invoicing runs against "
+                          "mock, endpoint or aws")
     if config.kind == "aws":
         return AwsTarget(config, trace)
     if config.kind == "endpoint":
@@ -449,3 +452,97 @@ def build(config: TargetConfig, trace: Trace) -> Target:
 def secret_pool(size: int = 8) -> list[str]:
     """Secret strings generated per run, never drawn by Hypothesis (so never stored in its example database)."""
     return [f"s3cr3t-{secrets.token_urlsafe(18)}" for _ in range(size)]
+
+
+# ------------------------------------------------------------------------------ targets of the other services' packs
+
+
+class ServiceTarget:
+    """Where a pack's suite (contracts.suite.test_pack_contracts) sends its requests: `moto` (moto in-process, a
+    fresh `mock_aws()` per start, nothing leaves the process) or `endpoint` (any URL: moto's own server,
+    `moto_server` or `ThreadedMotoServer`, or another emulator). `fault` ("module:attr", as --mock-backend gives it)
+    is a planted fault for moto in-process: a callable taking the service name and returning a context manager that
+    changes moto's backend while the target runs (contracts.packs.planted), so the suite's power can be shown."""
+
+    def __init__(self, service: str, kind: str, trace: Trace, *, endpoint_url: str | None = None,
+                 region: str = "us-east-1", fault: str | None = None):
+        if kind not in ("moto", "endpoint"):
+            raise ConfigError(f"the {service} pack runs against --target moto or --target endpoint, not {kind!r}")
+        if kind == "endpoint":
+            parts = urlsplit(endpoint_url or "")
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ConfigError(f"--target endpoint needs --endpoint-url URL (http://HOST:PORT, e.g. moto_server's "
+                                  f"http://127.0.0.1:5000); got {endpoint_url!r}")
+        if fault and kind != "moto":
+            raise ConfigError("--mock-backend (a planted fault) applies to --target moto only")
+        self.service, self.kind, self.trace, self.region = service, kind, trace, region
+        self.url = endpoint_url.rstrip("/") if endpoint_url else None
+        self.fault_spec = fault
+        self._fault = resolve_factory(fault) if fault else None
+        self._stack: list[Any] = []
+        self._apis: dict[bool, Api] = {}
+
+    def start(self) -> "ServiceTarget":
+        if self.kind == "moto":
+            from moto import mock_aws  # moto is only needed by this target
+
+            self._enter(mock_aws())
+            if self._fault is not None:
+                self._enter(self._fault(self.service))
+        else:
+            self.probe()
+        return self
+
+    def _enter(self, manager: Any) -> None:
+        manager.__enter__()
+        self._stack.append(manager)
+
+    def stop(self) -> None:
+        self._apis.clear()
+        while self._stack:
+            self._stack.pop().__exit__(None, None, None)
+
+    def probe(self) -> None:
+        """TargetError when nothing answers HTTP at the endpoint (any answer will do)."""
+        import urllib.error
+        import urllib.request
+
+        try:
+            urllib.request.urlopen(self.url, timeout=5).close()
+        except urllib.error.HTTPError:
+            return
+        except (urllib.error.URLError, OSError) as error:
+            raise TargetError(f"cannot reach the endpoint {self.url} ({error}); is moto's server running? e.g. "
+                              f"`moto_server -p {urlsplit(self.url).port or 5000}`") from None
+
+    def client(self, *, validate: bool = True):
+        config = Config(retries={"mode": "standard", "total_max_attempts": 1}, parameter_validation=validate,
+                        connect_timeout=5, read_timeout=30, ignore_configured_endpoint_urls=self.kind == "moto")
+        session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                                        region_name=self.region)
+        extra = {"endpoint_url": self.url} if self.url else {}
+        return session.client(self.service, config=config, **extra)
+
+    def api(self, *, validate: bool = True) -> Api:
+        if validate not in self._apis:
+            self._apis[validate] = Api(self.client(validate=validate), trace=self.trace, validate=validate)
+        return self._apis[validate]
+
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"target": self.kind, "service": self.service, "region": self.region}
+        if self.kind == "moto" or self.url:
+            out["moto_version"] = moto_version()
+        if self.url:
+            out["endpoint_url"] = self.url
+        if self.fault_spec:
+            out["planted_fault"] = self.fault_spec
+        return out
+
+
+def moto_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("moto")
+    except PackageNotFoundError:
+        return "not installed"

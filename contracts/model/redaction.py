@@ -40,11 +40,17 @@ class Redactor:
     def names(self) -> frozenset[str]:
         return sensitive_member_names() if self._names is None else self._names
 
+    def also_sensitive(self, names: frozenset[str]) -> None:
+        """Mask these member names too (another service's sensitive members, for its contract pack)."""
+        with self._lock:
+            self._names = self.names | frozenset(names)
+
     # -- structures -------------------------------------------------------------------------------------------
     def harvest(self, value: Any) -> None:
         """Remember every secret inside `value` (params, a response) so free text can be scrubbed of it."""
         found: list[str] = []
-        self._walk(value, inside=False, on_secret=found.append)
+        # The callback returns the secret: a bytes secret (a blob member) is re-encoded from what it returns.
+        self._walk(value, inside=False, on_secret=lambda secret: found.append(secret) or secret)
         with self._lock:
             self._secrets.update(s for s in found if len(s) >= MIN_SCRUB_LENGTH)
 

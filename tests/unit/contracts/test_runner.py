@@ -483,7 +483,7 @@ def test_python_dash_m_gives_the_same_one_line_usage_error():
     done = run_process("--target", "prod", command=[sys.executable, "-m", "contracts.cli"], timeout=120)
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr.strip() == ("invoicing-contracts run: unknown target 'prod'; choose one of: mock, endpoint, "
-                                   "aws")
+                                   "aws, moto")
 
 
 # ------------------------------------------------------------------------------------ the options, in-process
