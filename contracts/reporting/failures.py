@@ -35,7 +35,9 @@ class Step:
     account: str | None
     note: str
     observed: str
-    produced: dict = field(default_factory=dict)  # ARNs the response named (later steps may use them)
+    # ARNs and the NextToken the response named: later steps that send them refer to this step's answer, since a
+    # replay gets its own (a page token is signed by the target that issued it)
+    produced: dict = field(default_factory=dict)
     autofilled: dict = field(default_factory=dict)  # idempotency tokens botocore filled in (from the wire)
     raw: bool = False  # sent as hand-made JSON: botocore cannot serialise these params
     # The answer as a reproduction compares it (observation.observe): ("ok", masked response), ("error", code,
@@ -45,7 +47,8 @@ class Step:
     @classmethod
     def of(cls, call: Call, masks: dict[str, str]) -> "Step":
         response = call.outcome.response if call.outcome.ok else None
-        produced = {k: v for k, v in (response or {}).items() if isinstance(v, str) and v.startswith("arn:")}
+        produced = {k: v for k, v in (response or {}).items()
+                    if isinstance(v, str) and (v.startswith("arn:") or k == "NextToken")}
         autofilled = {}
         if call.outcome.sent and call.outcome.sent_body:
             try:

@@ -242,7 +242,8 @@ def sample() -> list[str]:
 def test_a_sampled_variant_is_killed_under_the_ci_profile(tmp_path, capsys):
     """One variant per CI run, rotating by date (the whole catalogue: the full test below)."""
     names = sample()
-    code = mutants.main(parse("--variants", *names, "--seed", str(today()), "--report-dir", str(tmp_path)))
+    code = mutants.main(parse("--variants", *names, "--seed", str(today()), "--report-dir", str(tmp_path),
+                              "--check-reproductions"))
     out = capsys.readouterr().out
     print(out)
     summary = json.loads((tmp_path / "mutants.json").read_text())
@@ -250,6 +251,8 @@ def test_a_sampled_variant_is_killed_under_the_ci_profile(tmp_path, capsys):
     for entry in summary["variants"]:
         assert entry["verdict"] == "killed" and entry["median_seconds_to_first_failure"] is not None, entry
         assert entry["caught_by"]["property"], entry
+        # The reported violation's reproduction exits 1 against the variant, 0 against the correct emulator.
+        assert entry["reproductions"] == ["1/0"], entry
     assert "mutation score: " in out and f"{len(names)}/{len(names)} killed (100.0%)" in out
 
 
@@ -267,11 +270,15 @@ def test_the_correct_emulator_raises_no_false_alarm_with_todays_seed(tmp_path, c
 
 @pytest.mark.skipif(not FULL, reason="the whole catalogue takes ~10 minutes: set INVOICING_MUTANTS_FULL=1")
 def test_full_catalogue_every_variant_but_the_known_gaps_is_killed(tmp_path, capsys):
-    code = mutants.main(parse("--seed", "1", "--jobs", "2", "--report-dir", str(tmp_path)))
+    """Each kill's reproduction runs against its variant (exit 1) and the correct emulator (exit 0)."""
+    code = mutants.main(parse("--seed", "1", "--jobs", "2", "--report-dir", str(tmp_path), "--check-reproductions"))
     out = capsys.readouterr().out
     print(out)
     summary = json.loads((tmp_path / "mutants.json").read_text())
     survivors = {v["variant"] for v in summary["variants"] if v["verdict"] != "killed"}
+    misbehaving = {v["variant"]: v["reproductions"] for v in summary["variants"]
+                   if v["verdict"] == "killed" and v["reproductions"] != ["1/0"]}
+    assert not misbehaving, f"reproductions not exiting 1 against the variant and 0 against the emulator: {misbehaving}"
     assert survivors == set(KNOWN_GAPS), (
         f"survived but not a known gap: {sorted(survivors - set(KNOWN_GAPS))}; known gaps now killed (remove them "
         f"from KNOWN_GAPS): {sorted(set(KNOWN_GAPS) - survivors)}")
