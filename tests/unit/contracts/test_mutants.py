@@ -228,6 +228,27 @@ def test_a_variant_is_killed_only_when_every_run_kills_it(tmp_path):
     assert mutants.Score("V", "f", "scope", [killed, survived]).verdict == "SURVIVED"
 
 
+HONEST = ("import sys\n"
+          "from invoicing_mock.mutants import TokenIgnored as backend_factory  # the emulator variant the run used\n"
+          "sys.exit(0 if backend_factory.__name__ == 'InvoicingBackend' else 1)\n")
+
+
+@pytest.mark.parametrize("script, expected", [
+    (HONEST, "1/0"),  # the fault is there against the variant, gone against the emulator
+    ("import sys\nsys.exit(1)\n", "1/1"),  # fails against the emulator too: not evidence of the fault
+    ("import sys\nsys.exit(0)\n", "0/0"),  # does not reproduce at all
+])
+def test_check_reproductions_runs_the_reported_script_against_the_variant_and_the_emulator(tmp_path, script,
+                                                                                            expected):
+    run = _outcome(tmp_path, 1, PROBE, ({**FAILURE, "reproduction": script},))
+    assert run.verdict == "killed"
+    mutants.check_reproduction(run)
+    assert run.reproduction == expected
+    assert (tmp_path / "repro-variant.py").read_text() == script
+    assert mutants.Score("V", "f", "scope", [run]).reproductions_behave == (expected == "1/0")
+    assert mutants.mutant_table([mutants.Score("V", "f", "scope", [run])], True).splitlines()[-1].endswith(expected)
+
+
 # ------------------------------------------------------------------------------------------ real runs (CI-sized)
 
 
