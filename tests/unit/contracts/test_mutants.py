@@ -14,7 +14,9 @@ What runs where:
 
   The variants in KNOWN_GAPS survive because the suite has no property that could see them (each entry says
   which is missing); the full test expects exactly those to survive, so closing a gap without removing its
-  entry fails the test as well.
+  entry fails the test as well. RARE_PATH_GAPS are faults on rare paths (invoicing_mock/rare_paths.py) the
+  suite missed on at least one measured seed (benchmarks/README.md): a random search may or may not reach their
+  path, so the full test lets them survive or be killed, and says which were killed.
 """
 
 from __future__ import annotations
@@ -39,6 +41,10 @@ FULL = os.environ.get("INVOICING_MUTANTS_FULL") == "1"
 
 # Variants the suite cannot kill today, and the property it lacks (see the mutants section of benchmarks/README.md).
 KNOWN_GAPS: dict[str, str] = {}  # closed by tests/contract/test_reads.py
+# Rare-path faults the suite missed on a measured seed, and what the suite would need to reach them.
+RARE_PATH_GAPS: dict[str, str] = {
+    RARE_PATH_GAPS_PLACEHOLDER
+}
 
 # Faults of the kinds real services and mocks have, in words -> the variant that plants it.
 REQUIRED = {
@@ -84,7 +90,7 @@ def test_the_catalogue_has_at_least_20_named_variants_and_every_required_fault()
     assert len(CATALOGUE) >= 20
     missing = {fault: name for fault, name in REQUIRED.items() if name not in CATALOGUE}
     assert not missing, f"required faults without a variant: {missing}"
-    assert set(KNOWN_GAPS) <= set(CATALOGUE)
+    assert set(KNOWN_GAPS) <= set(CATALOGUE) and set(RARE_PATH_GAPS) <= set(CATALOGUE)
 
 
 @pytest.mark.parametrize("variant", CATALOGUE.values(), ids=list(CATALOGUE))
@@ -256,7 +262,7 @@ def sample() -> list[str]:
     chosen = os.environ.get("INVOICING_MUTANTS_SAMPLE")
     if chosen:
         return [name.strip() for name in chosen.split(",") if name.strip()]
-    killable = [name for name in CATALOGUE if name not in KNOWN_GAPS]
+    killable = [name for name in CATALOGUE if name not in KNOWN_GAPS and name not in RARE_PATH_GAPS]
     return [killable[today() % len(killable)]]
 
 
@@ -300,6 +306,8 @@ def test_full_catalogue_every_variant_but_the_known_gaps_is_killed(tmp_path, cap
     misbehaving = {v["variant"]: v["reproductions"] for v in summary["variants"]
                    if v["verdict"] == "killed" and v["reproductions"] != ["1/0"]}
     assert not misbehaving, f"reproductions not exiting 1 against the variant and 0 against the emulator: {misbehaving}"
+    print("rare-path gaps killed on this seed:", sorted(set(RARE_PATH_GAPS) - survivors))
+    survivors -= set(RARE_PATH_GAPS)
     assert survivors == set(KNOWN_GAPS), (
         f"survived but not a known gap: {sorted(survivors - set(KNOWN_GAPS))}; known gaps now killed (remove them "
         f"from KNOWN_GAPS): {sorted(set(KNOWN_GAPS) - survivors)}")
