@@ -230,6 +230,18 @@ def compared_params(step: Step) -> dict:
     return json.loads(wire_json(step.sent_params())) if step.raw else step.sent_params()
 
 
+def _pending_code(ctx: Reproduction, step: Step, params: dict) -> dict:
+    """A Verify the run answered with success sent the code pending then, which the emulator derives from the
+    preference's ARN (a new one in the replay): against the emulator the script sends the code pending now."""
+    if ctx.kind != "mock" or step.operation != "VerifyProcurementPortalValidation" or step.answer[0] != "ok" \
+            or "Code" not in params:
+        return params
+    account = step.account or ctx.payer
+    arn = params.get("ProcurementPortalPreferenceArn")
+    return {**params, "Code": _Expr(f"mock.backend.pending_validation_code({account!r}, {arn!r}) or "
+                                    f"{params['Code']!r}")}
+
+
 def literal(value: Any) -> str:
     return pprint.pformat(value, width=100, sort_dicts=False)
 
@@ -266,9 +278,9 @@ def reproduction(steps: list[Step], ctx: Reproduction, *, expected: str = "", ob
         if ctx.organization:
             orgs = f"organizations=[Organization.of({ctx.organization[0]!r}, {list(ctx.organization[1:])!r})]"
         if ctx.backend:
-            lines.append(f"with mock_invoicing(backend=backend_factory({orgs})):")
+            lines.append(f"with mock_invoicing(backend=backend_factory({orgs})) as mock:")
         else:
-            lines.append(f"with mock_invoicing({orgs}):")
+            lines.append(f"with mock_invoicing({orgs}) as mock:")
     else:
         lines.append("with contextlib.nullcontext():")
     clients: dict[tuple[str | None, bool], str] = {}
@@ -291,7 +303,7 @@ def reproduction(steps: list[Step], ctx: Reproduction, *, expected: str = "", ob
             text = wire_json(shown).decode()
             body.append(f"{assign}step_raw({number}, {clients[key]}, {xform_name(step.operation)!r}, {text!r},")
         else:
-            params = literal(with_refs(shown, refs))
+            params = literal(_pending_code(ctx, step, with_refs(shown, refs)))
             body.append(f"{assign}step({number}, {clients[key]}, {xform_name(step.operation)!r}, {params},")
         body.append(f"     expected={literal(want)})")
         body.append(f"# observed: {step.observed}")

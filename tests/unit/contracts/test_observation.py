@@ -100,3 +100,21 @@ def test_the_script_carries_the_reporters_own_comparison_and_masks_secrets():
     compile(script, "repro.py", "exec")
     correct = against_the_emulator(script)
     assert "TokenIgnored" not in correct and "import InvoicingBackend as backend_factory" in correct
+
+
+def test_a_verify_that_succeeded_sends_the_code_pending_in_the_replay():
+    """The emulator derives a validation code from the preference's ARN, which the replay makes anew: a Verify the
+    run answered with success sends the code pending now (a refused one keeps its literal, wrong, code)."""
+    pref = f"arn:aws:invoicing::{PAYER}:procurement-portal-preference/abc"
+    calls = [Call("CreateProcurementPortalPreference", {"ClientToken": "c"},
+                  Outcome(sent=True, status=200, response={"ProcurementPortalPreferenceArn": pref})),
+             Call("VerifyProcurementPortalValidation", {"ProcurementPortalPreferenceArn": pref, "Code": "AB12CD34"},
+                  Outcome(sent=True, status=200, response={"ProcurementPortalPreferenceArn": pref})),
+             Call("VerifyProcurementPortalValidation", {"ProcurementPortalPreferenceArn": pref, "Code": "WRONG"},
+                  Outcome(sent=True, status=400, error_code="ValidationException"))]
+    masks: dict = {}
+    script = reproduction([Step.of(c, masks) for c in calls], Reproduction(kind="mock"))
+    assert (f"'Code': mock.backend.pending_validation_code('{PAYER}', r1.get('ProcurementPortalPreferenceArn', "
+            f"'{pref}')) or 'AB12CD34'") in script
+    assert "'Code': 'WRONG'" in script
+    compile(script, "repro.py", "exec")
