@@ -4,11 +4,13 @@ What runs where:
 - every CI run (this file, default): the catalogue's structure (at least 20 variants, each a small documented
   subclass of the emulator, the issue's required faults all present, each variant a working emulator outside
   its one fault), the command's input handling and verdict logic, and two real runs sized for two cores:
-  ONE variant of the catalogue, rotating by date, must be killed under the ci profile (about 5-40 s), and ONE
+  ONE variant of the catalogue, rotating by date, must be killed under the ci profile (about 5-40 s) and the
+  reproduction of its reported violation must exit 1 against it and 0 against the correct emulator (the
+  representative subset of reproductions: one variant a day, plus the five of test_runner.py each run), and ONE
   run of the correct emulator with a date-derived seed must hold (about 40 s). Set
   INVOICING_MUTANTS_SAMPLE=Name[,Name] to choose the variants instead.
-- the whole catalogue and 20 seeds of the correct emulator (about 10 + 15 minutes on two cores) run only with
-  INVOICING_MUTANTS_FULL=1:
+- the whole catalogue (53 variants, each kill's reproduction checked) and 20 seeds of the correct emulator (about
+  30 + 15 minutes on two cores) run only with INVOICING_MUTANTS_FULL=1:
 
       INVOICING_MUTANTS_FULL=1 pytest tests/unit/contracts/test_mutants.py -k full -s
 
@@ -295,7 +297,7 @@ def test_the_correct_emulator_raises_no_false_alarm_with_todays_seed(tmp_path, c
 # ---------------------------------------------------------------------------------------- the whole catalogue
 
 
-@pytest.mark.skipif(not FULL, reason="the whole catalogue takes ~10 minutes: set INVOICING_MUTANTS_FULL=1")
+@pytest.mark.skipif(not FULL, reason="the whole catalogue takes ~30 minutes: set INVOICING_MUTANTS_FULL=1")
 def test_full_catalogue_every_variant_but_the_known_gaps_is_killed(tmp_path, capsys):
     """Each kill's reproduction runs against its variant (exit 1) and the correct emulator (exit 0)."""
     code = mutants.main(parse("--seed", "1", "--jobs", "2", "--report-dir", str(tmp_path), "--check-reproductions"))
