@@ -73,8 +73,9 @@ class Step:
         )
 
     def sent_params(self) -> dict:
-        """The params as the reproduction sends them: masked, with the tokens botocore filled in."""
-        return {**self.params, **self.autofilled}
+        """The params as the reproduction sends them: masked, with the tokens botocore filled in, times in UTC
+        (a time zone such as dateutil's tzlocal() has no repr the script could run)."""
+        return _in_utc({**self.params, **self.autofilled})
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -85,6 +86,16 @@ class Step:
             "note": self.note,
             "observed": self.observed,
         }
+
+
+def _in_utc(value: Any) -> Any:
+    if isinstance(value, _dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(_dt.timezone.utc)
+    if isinstance(value, dict):
+        return {k: _in_utc(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_in_utc(v) for v in value]
+    return value
 
 
 def answer_of(outcome: Any, masks: dict[str, str]) -> tuple:
@@ -163,13 +174,14 @@ def header(ctx: Reproduction, *, extra_imports: tuple[str, ...] = ()) -> list[st
     lines = [
         "# Reproduction: python3 repro.py",
         "# Self-checking: each step's answer is compared with the failing run's (in what the contract looked at);",
-        "# exit 1 while the fault is present, 0 once a step answers otherwise.",
+        "# exit 1 while the fault is present, 0 once a step answers otherwise, 2 if the script itself fails.",
         "# Members the model marks sensitive are placeholders of the same length and shape.",
         "import contextlib",
         "import datetime",
         *extra_imports,
         "import sys",
         "import time",
+        "import traceback",
         "",
         "import boto3",
         "from botocore.config import Config",
@@ -215,6 +227,17 @@ def header(ctx: Reproduction, *, extra_imports: tuple[str, ...] = ()) -> list[st
         '    return answer[1] if answer[0] == "ok" else {}',
     ]
     return lines
+
+
+def guarded(lines: list[str], body: list[str]) -> list[str]:
+    """`lines` ending in the `with` line that opens the steps, then `body` inside it, all in a try: a script that
+    fails itself (a traceback) exits 2, never 1, which says the fault is present."""
+    opening = lines[-1]
+    inside = ["        " + line for text in body for line in text.splitlines()]
+    return [*lines[:-1], "try:", "    " + opening, *inside,
+            "except Exception:  # the script itself failed: it says nothing about the target",
+            "    traceback.print_exc()",
+            "    sys.exit(2)"]
 
 
 def expected_observations(steps: list[Step], *, first: int = 1, seen: dict | None = None) -> list[Any]:
@@ -311,7 +334,7 @@ def reproduction(steps: list[Step], ctx: Reproduction, *, expected: str = "", ob
             refs.setdefault(arn, f"r{number}.get({member!r}, {arn!r})")
     if not body:
         body = ["pass  # the failing example made no call"]
-    lines += ["    " + line for text in body for line in text.splitlines()]
+    lines = guarded(lines, body)
     lines += ["", f"sys.exit(verdict(STEPS, {expected!r}, {observed!r}))"]
     return "\n".join(lines) + "\n"
 

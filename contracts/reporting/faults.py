@@ -20,7 +20,7 @@ from contracts.calls import Call
 from contracts.model.redaction import REDACTOR
 from contracts.engine.targets import Reproduction
 from contracts.reporting import observation
-from contracts.reporting.failures import Step, expected_observations, header, literal, with_refs as _with_refs
+from contracts.reporting.failures import Step, expected_observations, guarded, header, literal, with_refs as _with_refs
 
 FIGURES = {
     "lost_response_trials": "lost-response trials run",
@@ -163,8 +163,7 @@ def fault_script(ctx: Reproduction, calls: list[ScriptCall], *, read_timeout: fl
     schedules = {number: _set_faults(ctx, item.schedule) for number, item in enumerate(calls, 1)
                  if item.schedule is not None}
     _steps(body, steps, [item.client for item in calls], {}, before=schedules)
-    lines += ["    " + line for text in body for line in text.splitlines()]
-    return _verdict(lines)
+    return _verdict(guarded(lines, body))
 
 
 def race_script(ctx: Reproduction, setup: list[Call], operation: str, params: dict, requests: int, schedule: dict,
@@ -218,8 +217,7 @@ def race_script(ctx: Reproduction, setup: list[Call], operation: str, params: di
            wants=expected_observations(after_steps, first=batch + 1, seen=seen))
     if ctx.kind == "mock":
         body.append("served.stop()")
-    lines += ["    " + line for text in body for line in text.splitlines()]
-    return _verdict(lines)
+    return _verdict(guarded(lines, body))
 
 
 def with_reproduction(violation: Any, script: str) -> Any:
