@@ -42,7 +42,7 @@ def test_stored_values_compare_by_where_they_came_from_constants_and_numbers_as_
     right = observe_all((CREATE, ("ok", {"InvoiceUnitArn": ARN})), (get, ("ok", unit)))[1]
     cut = observe_all((CREATE, ("ok", {"InvoiceUnitArn": ARN})), (get, ("ok", {**unit, "Name": "unit-"})))[1]
     assert right[1]["Name"] == "=s1.request.Name" and cut[1]["Name"] == "<new>"
-    assert right[1]["LastModified"] == "<new>"  # a time first seen here
+    assert right[1]["LastModified"] == "<time>"  # times never compare: two changes may share one by chance
     status = observe_all(({}, ("ok", {"Status": "TEST_INITIALIZATION_", "Version": 3})))[0]
     assert status == ["ok", {"Status": "TEST_INITIALIZATION_", "Version": 3}]
     refused = observe_all((CREATE, ("error", "ValidationException", "duplicateInvoiceUnit")))[0]
