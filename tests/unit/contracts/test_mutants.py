@@ -326,7 +326,8 @@ def test_full_catalogue_every_variant_but_the_known_gaps_is_killed(tmp_path, cap
     summary = json.loads((tmp_path / "mutants.json").read_text())
     survivors = {v["variant"] for v in summary["variants"] if v["verdict"] != "killed"}
     misbehaving = {v["variant"]: v["reproductions"] for v in summary["variants"]
-                   if v["verdict"] == "killed" and v["reproductions"] != ["1/0"] and v["variant"] not in REPRODUCTION_GAPS}
+                   if v["verdict"] == "killed" and v["reproductions"] != ["1/0"]
+                   and v["variant"] not in REPRODUCTION_GAPS}
     assert not misbehaving, f"reproductions not exiting 1 against the variant and 0 against the emulator: {misbehaving}"
     print("rare-path gaps killed on this seed:", sorted(set(RARE_PATH_GAPS) - survivors))
     gaps_misbehaving = any(v["verdict"] == "killed" and v["reproductions"] != ["1/0"] for v in summary["variants"])
