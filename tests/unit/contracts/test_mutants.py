@@ -57,7 +57,7 @@ RARE_PATH_GAPS: dict[str, str] = {
     "BatchProfileDropsLast": "no check that every account asked gets a profile",
     "LongestStatusTruncated": "reached by chance: killed on one seed of two",
     "ReplayOfEarlierUpdateReverts": "reached by chance: killed on one seed of two",
-    "TagQuotaOffByOne": "a refusal at exactly 200 tags passed (not investigated: see benchmarks/README.md)",
+    "TagQuotaOffByOne": "the coverage phase's 200 tags repeat one key: no resource ever holds 200 distinct tags",
     "MemberSeesOtherMembersInvoices": "invoice summaries are read as the payer only, never by a member",
 }
 # Kills whose reproduction cannot show the fault: the violation needs state the example's trace does not hold.
