@@ -12,8 +12,9 @@ method, and reading state only through public methods. Use one as a backend:
 `CATALOGUE` maps each variant's name to a `Variant`: the class, the fault in the words of the issue that asked
 for it, and the property of the suite expected to catch it (`contracts.checks.PROPERTIES`; what actually caught
 it is what `mutants` reports). The two exactly-once variants of `invoicing_mock.planted` are part
-of the catalogue. `FreshArnOnReplayRecordingSecrets` is not a fault of its own: it is an instrument for the
-secrets test (it records what it was sent), and stays out of the catalogue.
+of the catalogue, and so are the faults that fire only on rare paths (`invoicing_mock.rare_paths`); a variant's
+`spec` names the module that defines it. `FreshArnOnReplayRecordingSecrets` is not a fault of its own: it is an
+instrument for the secrets test (it records what it was sent), and stays out of the catalogue.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from __future__ import annotations
 import copy
 import json
 import os
-from dataclasses import dataclass
 
 from invoicing_mock.exceptions import (
     ConflictException,
@@ -30,41 +30,10 @@ from invoicing_mock.exceptions import (
     ThrottlingException,
     ValidationException,
 )
+from invoicing_mock.catalogue import CATALOGUE, Variant, add, planted  # noqa: F401 - the catalogue's home
 from invoicing_mock.models import InvoicingBackend
 from invoicing_mock.planted import RacyTokenCheck, RetryExecutesTwice
 from strategies import sensitive_members
-
-
-@dataclass(frozen=True)
-class Variant:
-    name: str
-    cls: type
-    fault: str  # what it gets wrong, in one line
-    expected: str  # the suite property expected to catch it (contracts.checks.PROPERTIES id)
-
-    @property
-    def spec(self) -> str:
-        """The `--mock-backend` value that runs the suite against this variant."""
-        return f"{__name__}:{self.name}"
-
-
-CATALOGUE: dict[str, Variant] = {}
-
-
-def planted(fault: str, expected: str):
-    """Class decorator: put the variant into the catalogue (names are unique)."""
-
-    def register(cls: type) -> type:
-        add(cls, fault, expected)
-        return cls
-
-    return register
-
-
-def add(cls: type, fault: str, expected: str) -> None:
-    if cls.__name__ in CATALOGUE:
-        raise ValueError(f"a variant named {cls.__name__} is already in the catalogue")
-    CATALOGUE[cls.__name__] = Variant(cls.__name__, cls, fault, expected)
 
 
 def _is_create(operation: str) -> bool:
@@ -493,6 +462,11 @@ add(RetryExecutesTwice, "a retried request executed twice (the token is stored a
     "lost-response")
 add(RacyTokenCheck, "non-atomic token check: concurrent duplicates all execute", "concurrent-duplicates")
 
+
+# ------------------------------------------------------------------------------------------- rare paths
+
+# Faults that fire only on rare paths live in their own module and join the catalogue when it is imported.
+from invoicing_mock import rare_paths  # noqa: E402,F401
 
 # ------------------------------------------------------------------------------------------------ instruments
 

@@ -18,6 +18,9 @@ a failure found earlier. A run minimises its failure for at most `--shrink-secon
 allows 60, which would dominate the catalogue's time): verdicts and times to first failure do not depend on it.
 Seeds are printed, so any row can be repeated exactly:
 `invoicing-contracts run --mock-backend invoicing_mock.mutants:NAME --seed N --example-db none`.
+
+`--check-reproductions`: after each kill, the reported violation's self-checking reproduction runs against the
+variant (must exit 1: the fault is there) and against the correct emulator (must exit 0: the same steps behave).
 """
 
 from __future__ import annotations
@@ -74,6 +77,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report-dir", default=DEFAULT_REPORT_DIR, metavar="DIR",
                         help=f"each run's reports go to DIR/<variant>-<seed>/, the summary to DIR/mutants.json "
                              f"(default {DEFAULT_REPORT_DIR})")
+    parser.add_argument("--check-reproductions", action="store_true",
+                        help="after each kill, run the reported violation's reproduction against the variant (it "
+                             "must exit 1) and against the correct emulator (it must exit 0); a reproduction that "
+                             "does not makes the command exit 1")
     parser.add_argument("--list", action="store_true", help="print the catalogue and exit")
 
 
@@ -127,6 +134,9 @@ class Run:
     violations: int = 0
     reported: str = "violation"  # how a kill shows in the run's report: "violation", or "suite error"
     detail: str = ""
+    # --check-reproductions: "1/0" when the reported violation's reproduction exits 1 against the variant and 0
+    # against the correct emulator, else the two exit codes ("0/0": it does not reproduce; "1/1": dishonest)
+    reproduction: str = ""
 
     def command(self, profile: str) -> list[str]:
         # The installed package of this interpreter, wherever the project's files are.
@@ -179,14 +189,12 @@ def _read_outcome(run: Run, probe_path: Path, results_path: Path) -> None:
     results = _load(results_path) or {}
     run.first_failure = probe.get("first_violation_at")
     run.suite_seconds = probe.get("suite_seconds")
-    failures = [f for op in results.get("operations", {}).values() for p in op.get("properties", {}).values()
-                for f in p.get("failures", [])]
+    failures = _failures(results)
     errors = [e for op in results.get("operations", {}).values() for p in op.get("properties", {}).values()
               for e in p.get("errors", [])]
     run.violations = len(failures)
     if failures:
-        # The failure the run reported (minimised); the probe's first one is the same test, maybe before shrinking.
-        first = min(failures, key=lambda f: f.get("test", ""))
+        first = reported_failure(failures)
         run.caught_by = {k: first.get(k, "") for k in ("property", "check", "operation", "title")}
     elif probe.get("first_violation"):
         run.caught_by = dict(probe["first_violation"])
@@ -211,6 +219,44 @@ def _read_outcome(run: Run, probe_path: Path, results_path: Path) -> None:
         run.verdict, run.detail = "error", f"exit code {run.exit_code}; see {Path(run.report_dir) / 'console.log'}"
 
 
+def _failures(results: dict) -> list[dict]:
+    return [f for op in results.get("operations", {}).values() for p in op.get("properties", {}).values()
+            for f in p.get("failures", [])]
+
+
+def reported_failure(failures: list[dict]) -> dict:
+    """The failure a run reported first (minimised); the probe's first one is the same test, maybe before
+    shrinking."""
+    return min(failures, key=lambda f: f.get("test", ""))
+
+
+def check_reproduction(run: Run, *, timeout: float = 120.0) -> Run:
+    """Run the reported violation's reproduction against the variant and against the correct emulator (each a
+    process of its own, in the run's report folder); `run.reproduction` says "1/0" when it behaved."""
+    from contracts.reporting.failures import against_the_emulator
+
+    out = Path(run.report_dir)
+    failures = _failures(_load(out / "results.json") or {})
+    if not failures:
+        return run
+    script = reported_failure(failures)["reproduction"]
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+           "AWS_DEFAULT_REGION": "us-east-1"}
+    env.pop("AWS_ENDPOINT_URL_INVOICING", None)
+    codes = []
+    for name, text in (("variant", script), ("emulator", against_the_emulator(script))):
+        path = out / f"repro-{name}.py"
+        path.write_text(text)
+        with open(out / f"repro-{name}.log", "w") as log:
+            try:
+                codes.append(str(subprocess.run([sys.executable, str(path)], cwd=out, env=env, stdout=log,
+                                                stderr=subprocess.STDOUT, timeout=timeout).returncode))
+            except subprocess.TimeoutExpired:
+                codes.append("timeout")
+    run.reproduction = "/".join(codes)
+    return run
+
+
 def _load(path: Path) -> dict | None:
     try:
         return json.loads(path.read_text())
@@ -222,12 +268,14 @@ def _load(path: Path) -> dict | None:
 
 
 def run_all(runs: list[Run], profile: str, *, jobs: int, timeout: float, shrink_seconds: int | None,
-            progress=None) -> list[Run]:
+            progress=None, reproductions: bool = False) -> list[Run]:
     processes: dict = {}
     lock = threading.Lock()
 
     def one(run: Run) -> Run:
         execute(run, profile, timeout=timeout, shrink_seconds=shrink_seconds, processes=processes)
+        if reproductions and run.verdict == "killed":
+            check_reproduction(run)
         if progress is not None:
             with lock:
                 progress(run)
@@ -268,6 +316,11 @@ class Score:
         return statistics.median(times) if times else None
 
     @property
+    def reproductions_behave(self) -> bool:
+        """Every checked reproduction exited 1 against the variant and 0 against the emulator."""
+        return all(r.reproduction in ("", "1/0") for r in self.runs)
+
+    @property
     def caught_by(self) -> dict:
         return next((r.caught_by for r in self.runs if r.verdict == "killed"), {})
 
@@ -275,6 +328,7 @@ class Score:
         return {"variant": self.variant, "fault": self.fault, "expected_property": self.expected,
                 "verdict": self.verdict, "kills": self.kills, "runs": len(self.runs),
                 "median_seconds_to_first_failure": self.median_first_failure, "caught_by": self.caught_by,
+                "reproductions": [r.reproduction for r in self.runs],
                 "run_details": [asdict(r) for r in self.runs]}
 
 
@@ -286,9 +340,9 @@ def _seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
 
-def mutant_table(scores: list[Score]) -> str:
+def mutant_table(scores: list[Score], reproductions: bool = False) -> str:
     rows = [("variant", "verdict", "caught by: property / check (operation)", "expected", "s to 1st failure",
-             "run s")]
+             "run s") + (("repro variant/emulator",) if reproductions else ())]
     for score in scores:
         caught = score.caught_by
         by = (f"{_short_property(caught.get('property', ''))} / {caught.get('check') or '-'} "
@@ -298,7 +352,8 @@ def mutant_table(scores: list[Score]) -> str:
             verdict += "*"
         run_s = statistics.median(r.seconds for r in score.runs)
         rows.append((score.variant, verdict, by, _short_property(score.expected),
-                     _seconds(score.median_first_failure), f"{run_s:.0f}"))
+                     _seconds(score.median_first_failure), f"{run_s:.0f}")
+                    + ((" ".join(r.reproduction or "-" for r in score.runs),) if reproductions else ()))
     return _render(rows)
 
 
@@ -330,16 +385,17 @@ def main(args: argparse.Namespace) -> int:
     started = time.monotonic()
 
     def progress(run: Run) -> None:
+        repro = f", reproduction {run.reproduction}" if run.reproduction else ""
         print(f"  {run.variant:<32} seed {run.seed:<11} {run.verdict:<8} first failure "
-              f"{_seconds(run.first_failure):>6} s, run {run.seconds:5.1f} s", flush=True)
+              f"{_seconds(run.first_failure):>6} s, run {run.seconds:5.1f} s{repro}", flush=True)
 
     done = run_all(runs, args.profile, jobs=args.jobs, timeout=args.timeout, shrink_seconds=args.shrink_seconds,
-                   progress=progress)
+                   progress=progress, reproductions=args.check_reproductions)
     elapsed = time.monotonic() - started
     scores = [Score(v.name, v.fault, v.expected, [r for r in done if r.variant == v.name]) for v in variants]
     killed = sum(s.verdict == "killed" for s in scores)
     print()
-    print(mutant_table(scores))
+    print(mutant_table(scores, args.check_reproductions))
     print()
     percent = 100.0 * killed / len(scores)
     print(f"mutation score: {killed}/{len(scores)} killed ({percent:.1f}%) under profile {args.profile}; "
@@ -353,12 +409,16 @@ def main(args: argparse.Namespace) -> int:
             bad = next(r for r in score.runs if r.verdict != "killed")
             print(f"  {score.variant} {score.verdict.lower()}: {score.fault}; repeat with: {bad.repeat_line}"
                   + (f" ({bad.detail})" if bad.detail else ""))
+    misbehaving = [s.variant for s in scores if not s.reproductions_behave]
+    if misbehaving:
+        print(f"  reproductions that did not exit 1 against the variant and 0 against the emulator (see "
+              f"repro-*.log in each run's folder): {', '.join(misbehaving)}")
     summary = {"kind": "mutants", "profile": args.profile, "seed": seed, "repeat": args.repeat, "jobs": args.jobs,
                "killed": killed, "total": len(scores), "score": killed / len(scores), "seconds": elapsed,
                "variants": [s.to_dict() for s in scores]}
     _write_summary(report_dir / "mutants.json", summary)
     print(f"summary: {report_dir / 'mutants.json'}")
-    return ExitCode.OK if killed == len(scores) else ExitCode.VIOLATED
+    return ExitCode.OK if killed == len(scores) and not misbehaving else ExitCode.VIOLATED
 
 
 def false_alarms(args: argparse.Namespace, seed: int, report_dir: Path) -> int:

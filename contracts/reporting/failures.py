@@ -1,9 +1,15 @@
-"""A violation as people read it: the minimal example as redacted steps, a runnable boto3 reproduction against
-the run's target, and the one formatter the console, JUnit and the behaviour report share."""
+"""A violation as people read it: the minimal example as redacted steps, a runnable, self-checking boto3
+reproduction against the run's target, and the one formatter the console, JUnit and the behaviour report share.
+
+A reproduction replays the steps and compares each answer with the failing run's, reduced to what must answer
+the same again (contracts.reporting.observation): it exits 1 while the violating behaviour is there, 0 at the
+first step the target answers otherwise. Sensitive members are placeholders, in the requests and in the
+recorded answers alike (one mask per secret across the steps, so equal secrets stay equal)."""
 
 from __future__ import annotations
 
 import datetime as _dt
+import inspect
 import json
 import pprint
 from dataclasses import dataclass, field
@@ -16,6 +22,7 @@ from contracts.checks import PROPERTIES, ContractViolation
 from contracts.engine.targets import Reproduction
 from contracts.model.redaction import REDACTOR
 from contracts.packs.contract import load
+from contracts.reporting import observation
 
 
 @dataclass
@@ -28,14 +35,20 @@ class Step:
     account: str | None
     note: str
     observed: str
-    produced: dict = field(default_factory=dict)  # ARNs the response named (later steps may use them)
+    # ARNs and the NextToken the response named: later steps that send them refer to this step's answer, since a
+    # replay gets its own (a page token is signed by the target that issued it)
+    produced: dict = field(default_factory=dict)
     autofilled: dict = field(default_factory=dict)  # idempotency tokens botocore filled in (from the wire)
     raw: bool = False  # sent as hand-made JSON: botocore cannot serialise these params
+    # The answer as a reproduction compares it (observation.observe): ("ok", masked response), ("error", code,
+    # reason), ("refused by botocore",), ("connection failed",), ("not sent",).
+    answer: tuple = ("not sent",)
 
     @classmethod
     def of(cls, call: Call, masks: dict[str, str]) -> "Step":
         response = call.outcome.response if call.outcome.ok else None
-        produced = {k: v for k, v in (response or {}).items() if isinstance(v, str) and v.startswith("arn:")}
+        produced = {k: v for k, v in (response or {}).items()
+                    if isinstance(v, str) and (v.startswith("arn:") or k == "NextToken")}
         autofilled = {}
         if call.outcome.sent and call.outcome.sent_body:
             try:
@@ -56,7 +69,13 @@ class Step:
             produced=produced,
             autofilled=autofilled,
             raw=call.raw,
+            answer=answer_of(call.outcome, masks),
         )
+
+    def sent_params(self) -> dict:
+        """The params as the reproduction sends them: masked, with the tokens botocore filled in, times in UTC
+        (a time zone such as dateutil's tzlocal() has no repr the script could run)."""
+        return _in_utc({**self.params, **self.autofilled})
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -67,6 +86,29 @@ class Step:
             "note": self.note,
             "observed": self.observed,
         }
+
+
+def _in_utc(value: Any) -> Any:
+    if isinstance(value, _dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(_dt.timezone.utc)
+    if isinstance(value, dict):
+        return {k: _in_utc(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_in_utc(v) for v in value]
+    return value
+
+
+def answer_of(outcome: Any, masks: dict[str, str]) -> tuple:
+    """An outcome as a reproduction's `call()` returns it (sensitive members masked with `masks`)."""
+    if outcome.not_sent:
+        return ("not sent",)
+    if outcome.connection_error:
+        return ("connection failed",)
+    if outcome.refused_by_client:
+        return ("refused by botocore",)
+    if outcome.ok:
+        return ("ok", REDACTOR.mask(outcome.response or {}, masks))
+    return ("error", outcome.error_code or f"HTTP {outcome.status}", (outcome.error or {}).get("reason"))
 
 
 def json_default(value: Any) -> Any:
@@ -110,73 +152,164 @@ def with_refs(value: Any, refs: dict[str, str]) -> Any:
     return value
 
 
-def reproduction(steps: list[Step], ctx: Reproduction) -> str:
-    """A runnable boto3 script replaying `steps` against the run's target (sensitive values as placeholders)."""
+VARIANT_IMPORT = "  # the emulator variant the run used"
+
+
+def against_the_emulator(script: str) -> str:
+    """A reproduction of a run against an emulator variant, pointed at the correct emulator instead (the honest
+    other half of its check: the same steps there must exit 0)."""
+    lines = [("from invoicing_mock.models import InvoicingBackend as backend_factory  # the correct emulator"
+              if line.endswith(VARIANT_IMPORT) else line) for line in script.splitlines()]
+    return "\n".join(lines) + "\n"
+
+
+def observation_source() -> list[str]:
+    """contracts.reporting.observation without its docstring: the comparison every reproduction carries."""
+    source = inspect.getsource(observation)
+    return source.split("from __future__ import annotations\n", 1)[1].strip().splitlines()
+
+
+def header(ctx: Reproduction, *, extra_imports: tuple[str, ...] = ()) -> list[str]:
+    """The imports, the comparison and `call`/`step`, shared by every reproduction (faults.py's too)."""
     lines = [
         "# Reproduction: python3 repro.py",
+        "# Self-checking: each step's answer is compared with the failing run's (in what the contract looked at);",
+        "# exit 1 while the fault is present, 0 once a step answers otherwise, 2 if the script itself fails.",
         "# Members the model marks sensitive are placeholders of the same length and shape.",
         "import contextlib",
         "import datetime",
+        *extra_imports,
+        "import sys",
+        "import time",
+        "import traceback",
         "",
         "import boto3",
         "from botocore.config import Config",
-        "from botocore.exceptions import ClientError, ParamValidationError",
+        "from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError",
+        "from botocore.exceptions import ParamValidationError, ReadTimeoutError",
     ]
     if ctx.kind == "mock":
         lines.append("from invoicing_mock import Organization, mock_invoicing")
         if ctx.backend:
             module, _, attr = ctx.backend.partition(":")
-            lines.append(f"from {module} import {attr} as backend_factory  # the emulator variant the run used")
+            lines.append(f"from {module} import {attr} as backend_factory{VARIANT_IMPORT}")
+    lines += ["", "", *observation_source(), "", ""]
     lines += [
-        "",
-        "",
         "def call(client, operation, params):",
+        '    """Send one request; print its answer and return it as observe() reads it."""',
         "    try:",
         "        response = getattr(client, operation)(**params)",
-        '        response.pop("ResponseMetadata", None)',
-        '        print(operation, "->", response)',
-        "        return response",
         "    except ClientError as error:",
-        '        print(operation, "->", error.response["Error"]["Code"], error.response["Error"].get("Message"))',
+        '        code = error.response["Error"]["Code"]',
+        '        print(operation, "->", code, error.response["Error"].get("Message"))',
+        '        return ("error", code, error.response.get("reason"))',
         "    except ParamValidationError as error:",
         '        print(operation, "-> ParamValidationError:", error)',
-        "    return {}",
+        '        return ("refused by botocore",)',
+        "    except (ConnectionClosedError, ReadTimeoutError, EndpointConnectionError) as error:",
+        '        print(operation, "->", type(error).__name__, error)',
+        '        return ("connection failed",)',
+        '    attempts = response.pop("ResponseMetadata", {}).get("RetryAttempts", 0) + 1',
+        '    print(operation, "->", response, f"({attempts} attempts)" if attempts > 1 else "")',
+        '    return ("ok", response)',
+        "",
+        "",
+        "SEEN, STEPS = {}, []  # where each value first appeared; (step, the failing run's observation, now's)",
+        "# Steps a few milliseconds apart, as in the run: two changes never share a timestamp by chance.",
+        "PACE = 0.005",
+        "",
+        "",
+        "def step(number, client, operation, params, expected):",
+        '    """Step `number`: send it, compare its observation with the failing run\'s; its response ({} if none)."""',
+        "    time.sleep(PACE)",
+        "    answer = call(client, operation, params)",
+        "    STEPS.append((number, expected, observe(SEEN, number, params, answer)))",
+        '    return answer[1] if answer[0] == "ok" else {}',
     ]
+    return lines
+
+
+def guarded(lines: list[str], body: list[str]) -> list[str]:
+    """`lines` ending in the `with` line that opens the steps, then `body` inside it, all in a try: a script that
+    fails itself (a traceback) exits 2, never 1, which says the fault is present."""
+    opening = lines[-1]
+    inside = ["        " + line for text in body for line in text.splitlines()]
+    return [*lines[:-1], "try:", "    " + opening, *inside,
+            "except Exception:  # the script itself failed: it says nothing about the target",
+            "    traceback.print_exc()",
+            "    sys.exit(2)"]
+
+
+def expected_observations(steps: list[Step], *, first: int = 1, seen: dict | None = None) -> list[Any]:
+    """What each step observed in the failing run, as the script will compute it again (steps numbered from
+    `first`; `seen` carries what earlier steps remembered)."""
+    seen = {} if seen is None else seen
+    return [observation.observe(seen, number, compared_params(step), step.answer)
+            for number, step in enumerate(steps, first)]
+
+
+def compared_params(step: Step) -> dict:
+    """The request as the script's observe() sees it: a raw step's body is what it sends."""
+    return json.loads(wire_json(step.sent_params())) if step.raw else step.sent_params()
+
+
+def _pending_code(ctx: Reproduction, step: Step, params: dict) -> dict:
+    """A Verify the run answered with success sent the code pending then, which the emulator derives from the
+    preference's ARN (a new one in the replay): against the emulator the script sends the code pending now."""
+    if ctx.kind != "mock" or step.operation != "VerifyProcurementPortalValidation" or step.answer[0] != "ok" \
+            or "Code" not in params:
+        return params
+    account = step.account or ctx.payer
+    arn = params.get("ProcurementPortalPreferenceArn")
+    return {**params, "Code": _Expr(f"mock.backend.pending_validation_code({account!r}, {arn!r}) or "
+                                    f"{params['Code']!r}")}
+
+
+def literal(value: Any) -> str:
+    return pprint.pformat(value, width=100, sort_dicts=False)
+
+
+def reproduction(steps: list[Step], ctx: Reproduction, *, expected: str = "", observed: str = "") -> str:
+    """A runnable boto3 script replaying `steps` against the run's target (sensitive values as placeholders),
+    exiting 1 while every step answers as it did in the failing run (`expected`/`observed`: the violation's
+    words, printed with the verdict)."""
+    lines = header(ctx)
     if any(step.raw for step in steps):
         lines += [
             "",
             "",
-            "def call_raw(client, operation, body):",
-            '    """Send `body` as the request: botocore cannot serialise these (invalid) parameters itself."""',
+            "def step_raw(number, client, operation, body, expected):",
+            '    """A step sent as `body`: botocore cannot serialise these (invalid) parameters itself."""',
             "",
             "    def swap(request, **kwargs):",
             "        request.data = body.encode()",
             "",
             '    event = "request-created.invoicing." + client.meta.method_to_api_mapping[operation]',
             "    client.meta.events.register_first(event, swap)",
+            "    time.sleep(PACE)",
             "    try:",
-            "        return call(client, operation, {})",
+            "        answer = call(client, operation, {})",
             "    finally:",
             "        client.meta.events.unregister(event, swap)",
+            "    STEPS.append((number, expected, observe(SEEN, number, json.loads(body), answer)))",
+            '    return answer[1] if answer[0] == "ok" else {}',
         ]
-    lines += [
-        "",
-        "",
-    ]
+        lines.insert(lines.index("import sys"), "import json")
+    lines += ["", ""]
     if ctx.kind == "mock":
         orgs = ""
         if ctx.organization:
             orgs = f"organizations=[Organization.of({ctx.organization[0]!r}, {list(ctx.organization[1:])!r})]"
         if ctx.backend:
-            lines.append(f"with mock_invoicing(backend=backend_factory({orgs})):")
+            lines.append(f"with mock_invoicing(backend=backend_factory({orgs})) as mock:")
         else:
-            lines.append(f"with mock_invoicing({orgs}):")
+            lines.append(f"with mock_invoicing({orgs}) as mock:")
     else:
         lines.append("with contextlib.nullcontext():")
     clients: dict[tuple[str | None, bool], str] = {}
     refs: dict[str, str] = {}  # ARN -> the expression that holds it once an earlier step returned it
     body: list[str] = []
-    for number, step in enumerate(steps, 1):
+    for number, (step, want) in enumerate(zip(steps, expected_observations(steps)), 1):
         key = (step.account, step.validate)
         if key not in clients:
             var = "client" if not clients else f"client{len(clients) + 1}"
@@ -184,26 +317,26 @@ def reproduction(steps: list[Step], ctx: Reproduction) -> str:
             body.append(_client_line(ctx, var, step.account, step.validate))
         comment = f"# step {number}" + (f": {step.note}" if step.note else "")
         body.append(comment)
-        shown = dict(step.params)
+        shown = step.sent_params()
         if step.autofilled:
             body.append(f"# botocore filled in {', '.join(f'{k}={v!r}' for k, v in step.autofilled.items())}; "
                         f"passed explicitly so the steps below can replay it")
-            shown.update(step.autofilled)
-        params = pprint.pformat(with_refs(shown, refs), width=100, sort_dicts=False)
         assign = f"r{number} = " if step.produced else ""
         if step.raw:
             text = wire_json(shown).decode()
-            body.append(f"{assign}call_raw({clients[key]}, {xform_name(step.operation)!r}, {text!r})")
+            body.append(f"{assign}step_raw({number}, {clients[key]}, {xform_name(step.operation)!r}, {text!r},")
         else:
-            body.append(f"{assign}call({clients[key]}, {xform_name(step.operation)!r}, {params})")
+            params = literal(_pending_code(ctx, step, with_refs(shown, refs)))
+            body.append(f"{assign}step({number}, {clients[key]}, {xform_name(step.operation)!r}, {params},")
+        body.append(f"     expected={literal(want)})")
         body.append(f"# observed: {step.observed}")
         for member, arn in step.produced.items():
             refs.setdefault(arn, f"r{number}.get({member!r}, {arn!r})")
     if not body:
         body = ["pass  # the failing example made no call"]
-    lines += ["    " + line for text in body for line in text.splitlines()]
+    lines = guarded(lines, body)
+    lines += ["", f"sys.exit(verdict(STEPS, {expected!r}, {observed!r}))"]
     return "\n".join(lines) + "\n"
-
 
 
 @dataclass
@@ -224,8 +357,10 @@ class Failure:
     def of(cls, violation: ContractViolation, target: Reproduction) -> "Failure":
         masks: dict[str, str] = {}  # one mask per secret across the steps, so a replay still replays
         steps = [Step.of(call, masks) for call in violation.calls]
+        script = violation.reproduction or reproduction(steps, target, expected=violation.expected,
+                                                        observed=violation.observed)
         return cls(violation.title, violation.operation, violation.property, violation.check, violation.expected,
-                   violation.observed, steps, violation.reproduction or reproduction(steps, target))
+                   violation.observed, steps, script)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -19,7 +19,8 @@ from botocore import xform_name
 from contracts.calls import Call
 from contracts.model.redaction import REDACTOR
 from contracts.engine.targets import Reproduction
-from contracts.reporting.failures import Step, with_refs as _with_refs
+from contracts.reporting import observation
+from contracts.reporting.failures import Step, expected_observations, guarded, header, literal, with_refs as _with_refs
 
 FIGURES = {
     "lost_response_trials": "lost-response trials run",
@@ -92,41 +93,12 @@ class ScriptCall:
     schedule: dict | None = None  # the fault schedule set just before this call
 
 
-class _Expr:
-    def __init__(self, source: str):
-        self.source = source
-
-    def __repr__(self) -> str:
-        return self.source
-
-
-def _header(ctx: Reproduction, extra_imports: Iterable[str] = ()) -> list[str]:
-    lines = ["# Reproduction: python3 repro.py",
-             "# Members the model marks sensitive are placeholders of the same length and shape.",
-             "import json", "import threading", "import urllib.request", *extra_imports, "",
-             "import boto3", "from botocore.config import Config", "from botocore.exceptions import ClientError",
-             "from botocore.exceptions import ConnectionClosedError, ReadTimeoutError"]
+def _header(ctx: Reproduction) -> list[str]:
+    lines = header(ctx, extra_imports=("import json", "import threading", "import urllib.request"))
     if ctx.kind == "mock":
-        lines += ["from invoicing_mock import Organization, mock_invoicing",
-                  "from invoicing_mock.faults import ScheduledFaults"]
-        if ctx.backend:
-            module, _, attr = ctx.backend.partition(":")
-            lines.append(f"from {module} import {attr} as backend_factory  # the emulator variant the run used")
-    lines += [
-        "", "",
-        "def call(client, operation, params):",
-        "    try:",
-        "        response = getattr(client, operation)(**params)",
-        '        attempts = response.pop("ResponseMetadata", {}).get("RetryAttempts", 0) + 1',
-        '        print(operation, "->", response, f"({attempts} attempts)")',
-        "        return response",
-        "    except ClientError as error:",
-        '        print(operation, "->", error.response["Error"]["Code"], error.response["Error"].get("Message"))',
-        "    except (ConnectionClosedError, ReadTimeoutError) as error:",
-        '        print(operation, "->", type(error).__name__, error)',
-        "    return {}",
-        "", "",
-    ]
+        lines.insert(lines.index("from invoicing_mock import Organization, mock_invoicing") + 1,
+                     "from invoicing_mock.faults import ScheduledFaults")
+    lines += ["", ""]
     if ctx.kind == "mock":
         orgs = ""
         if ctx.organization:
@@ -136,6 +108,31 @@ def _header(ctx: Reproduction, extra_imports: Iterable[str] = ()) -> list[str]:
     else:
         lines += ["if True:"]
     return lines
+
+
+def _steps(body: list[str], steps: list[Step], clients: list[str], refs: dict[str, str], first: int = 1,
+           before: dict[int, list[str]] | None = None, wants: list | None = None) -> None:
+    """Each step as `step(...)` on its client with the failing run's observation, numbered from `first`."""
+    wants = wants if wants is not None else expected_observations(steps)
+    for offset, (step, client, want) in enumerate(zip(steps, clients, wants)):
+        number = first + offset
+        body.append(f"# step {number}" + (f": {step.note}" if step.note else ""))
+        body += (before or {}).get(number, [])
+        params = literal(_with_refs(step.sent_params(), refs))
+        assign = f"r{number} = " if step.produced else ""
+        body.append(f"{assign}step({number}, {client}, {xform_name(step.operation)!r}, {params},")
+        body.append(f"     expected={literal(want)})")
+        body.append(f"# observed: {step.observed}")
+        for member, arn in step.produced.items():
+            refs.setdefault(arn, f"r{number}.get({member!r}, {arn!r})")
+
+
+_VERDICT = "sys.exit(verdict(STEPS, {expected!r}, {observed!r}))"
+
+
+def _verdict(lines: list[str]) -> str:
+    """The script's last line; with_reproduction() fills in the violation's words."""
+    return "\n".join([*lines, "", _VERDICT.format(expected="", observed="")]) + "\n"
 
 
 def _set_faults(ctx: Reproduction, spec: dict) -> list[str]:
@@ -158,50 +155,46 @@ def _client(ctx: Reproduction, var: str, config: str, endpoint: str | None = Non
 
 
 def fault_script(ctx: Reproduction, calls: list[ScriptCall], *, read_timeout: float) -> str:
-    """A boto3 script: each call on its client, each schedule set before its call."""
+    """A self-checking boto3 script: each call on its client, each schedule set before its call."""
     lines = _header(ctx)
     body = [_client(ctx, "client", SINGLE), _client(ctx, "retrying", RETRYING % read_timeout)]
     masks: dict[str, str] = {}
-    refs: dict[str, str] = {}
-    for number, item in enumerate(calls, 1):
-        step = Step.of(item.call, masks)
-        body.append(f"# step {number}" + (f": {step.note}" if step.note else ""))
-        if item.schedule is not None:
-            body += _set_faults(ctx, item.schedule)
-        params = pprint.pformat(_with_refs(step.params, refs), width=100, sort_dicts=False)
-        assign = f"r{number} = " if step.produced else ""
-        body.append(f"{assign}call({item.client}, {xform_name(step.operation)!r}, {params})")
-        body.append(f"# observed: {step.observed}")
-        for member, arn in step.produced.items():
-            refs.setdefault(arn, f"r{number}.get({member!r}, {arn!r})")
-    lines += ["    " + line for text in body for line in text.splitlines()]
-    return "\n".join(lines) + "\n"
+    steps = [Step.of(item.call, masks) for item in calls]
+    schedules = {number: _set_faults(ctx, item.schedule) for number, item in enumerate(calls, 1)
+                 if item.schedule is not None}
+    _steps(body, steps, [item.client for item in calls], {}, before=schedules)
+    return _verdict(guarded(lines, body))
 
 
 def race_script(ctx: Reproduction, setup: list[Call], operation: str, params: dict, requests: int, schedule: dict,
-                identifier: str, after: list[Call] = ()) -> str:
-    """A boto3 script: the setup calls, the fault schedule, then `requests` threads sending one request with one
-    token at once through the HTTP server, printing every answer, then the `after` calls (a replay, a read)."""
+                identifier: str, after: list[Call] = (), batch_calls: list[Call] = ()) -> str:
+    """A self-checking boto3 script: the setup calls, the fault schedule, then `requests` threads sending one
+    request with one token at once through the HTTP server, printing every answer, then the `after` calls (a
+    replay, a read). Every step is compared with the failing run; the batch (step len(setup) + 1, its answers
+    `batch_calls`) by the kinds of answer and the number of distinct results (observation.observe_batch)."""
     lines = _header(ctx)
     body: list[str] = []
+    config = f'Config(retries={{"total_max_attempts": 1}}, max_pool_connections={requests})'
     if ctx.kind == "mock":
         body += ["from invoicing_mock.server import start", "served = start(0, backend=mock.backend)"]
-        body.append(_client(ctx, "client", f'Config(retries={{"total_max_attempts": 1}}, max_pool_connections={requests})',
-                            endpoint="served.url"))
+        body.append(_client(ctx, "client", config, endpoint="served.url"))
     else:
-        body.append(_client(ctx, "client", f'Config(retries={{"total_max_attempts": 1}}, max_pool_connections={requests})'))
+        body.append(_client(ctx, "client", config))
     masks: dict[str, str] = {}
     refs: dict[str, str] = {}
-    for number, call in enumerate(setup, 1):
-        step = Step.of(call, masks)
-        shown = pprint.pformat(_with_refs(step.params, refs), width=100, sort_dicts=False)
-        body.append(f"r{number} = call(client, {xform_name(step.operation)!r}, {shown})  # {step.note}")
-        for member, arn in step.produced.items():
-            refs.setdefault(arn, f"r{number}.get({member!r}, {arn!r})")
-    body += _set_faults(ctx, schedule)
+    setup_steps = [Step.of(call, masks) for call in setup]
+    after_steps = [Step.of(call, masks) for call in after]
+    batch = len(setup_steps) + 1
     masked = REDACTOR.mask(dict(params), masks)
+    # The failing run's observations, numbered as the script numbers its steps.
+    seen: dict = {}
+    _steps(body, setup_steps, ["client"] * len(setup_steps), refs, wants=expected_observations(setup_steps, seen=seen))
+    answers = [Step.of(call, masks).answer for call in batch_calls]
+    want = observation.observe_batch(seen, batch, answers, identifier)
+    body.append(f"# step {batch}: {requests} requests with one token at once")
+    body += _set_faults(ctx, schedule)
     body += [
-        f"request = {pprint.pformat(_with_refs(masked, refs), width=100, sort_dicts=False)}",
+        f"request = {literal(_with_refs(masked, refs))}",
         f"barrier = threading.Barrier({requests})",
         "answers = []",
         "",
@@ -214,21 +207,25 @@ def race_script(ctx: Reproduction, setup: list[Call], operation: str, params: di
         "    thread.start()",
         "for thread in threads:",
         "    thread.join()",
-        f"print(len({{a.get({identifier!r}) for a in answers if a}}), 'distinct results;',",
-        "      sum(1 for a in answers if not a), 'refused')",
     ]
-    for call in after:
-        step = Step.of(call, masks)
-        shown = pprint.pformat(_with_refs(step.params, refs), width=100, sort_dicts=False)
-        body.append(f"call(client, {xform_name(step.operation)!r}, {shown})  # {step.note}")
-        body.append(f"# observed: {step.observed}")
+    if batch_calls:
+        body += [f"STEPS.append(({batch}, {literal(want)},",
+                 f"              observe_batch(SEEN, {batch}, answers, {identifier!r})))"]
+    else:  # the run did not say how the batch was answered: printed, not compared
+        body.append(f"print(observe_batch({{}}, {batch}, answers, {identifier!r}))")
+    _steps(body, after_steps, ["client"] * len(after_steps), refs, first=batch + 1,
+           wants=expected_observations(after_steps, first=batch + 1, seen=seen))
     if ctx.kind == "mock":
         body.append("served.stop()")
-    lines += ["    " + line for text in body for line in text.splitlines()]
-    return "\n".join(lines) + "\n"
+    return _verdict(guarded(lines, body))
 
 
 def with_reproduction(violation: Any, script: str) -> Any:
-    """The violation with `script` as its reproduction (the reporters use it instead of replaying the calls)."""
+    """The violation with `script` as its reproduction (the reporters use it instead of replaying the calls), its
+    verdict printing what the contract expected and what the failing run observed."""
+    blank = _VERDICT.format(expected="", observed="")
+    if script.rstrip().endswith(blank):
+        words = _VERDICT.format(expected=violation.expected, observed=violation.observed)
+        script = script.rstrip()[: -len(blank)] + words + "\n"
     violation.reproduction = script
     return violation

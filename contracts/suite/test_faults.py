@@ -257,10 +257,12 @@ def test_concurrent_duplicates(suite, faults, subjects, http_url, op_name):
                       f"{effect_words(effects)}")
         schedule = {"seed": 0, "rules": rules}
         after_calls = suite.trace.calls[len(setup_calls) + requests:]
+        batch_calls = suite.trace.calls[len(setup_calls):len(setup_calls) + requests]
 
         def script(setup_calls=setup_calls, params=params, requests=requests, schedule=schedule,
-                   after_calls=after_calls):
-            return race_script(suite.target.reproduction, setup_calls, op.name, params, requests, schedule, ident, after_calls)
+                   after_calls=after_calls, batch_calls=batch_calls):
+            return race_script(suite.target.reproduction, setup_calls, op.name, params, requests, schedule, ident,
+                               after_calls, batch_calls)
 
         _check(suite, "concurrent_refused_in_flight", op.name, token, outcomes, script=script)
         _check(suite, "concurrent_same_result", op.name, outcomes, replay, script=script)

@@ -184,6 +184,8 @@ class TokenMachine(RuleBasedStateMachine):
                        f"after a successful {op.name}, {self.resource.read} cannot read {arn}",
                        expected="the resource", observed=read.summary(), property_id=prop)
         if op.effect != "action":
+            # The read is the check's evidence: in the trace, so the reproduction makes it too.
+            self.suite.trace.add(_read_call(self.resource.read, self.resource.identifier, arn, read, account))
             self.suite.check("effect_visible", op.name, params, read_view(self.resource, read), as_property=prop)
         self.expected[arn] = read_view(self.resource, read)
         self.accounts[arn] = account

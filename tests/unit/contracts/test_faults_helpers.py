@@ -202,7 +202,12 @@ def test_reproductions_are_python_that_sets_the_schedule():
     schedule = {"seed": 0, "rules": [{"kind": "drop", "nth": [1]}]}
     script = fault_script(Reproduction(), [ScriptCall(calls[0], "retrying", schedule)], read_timeout=0.5)
     compile(script, "repro.py", "exec")
-    assert "ScheduledFaults.from_spec(" in script and "call(retrying, 'create_invoice_unit'" in script
-    race = race_script(Reproduction(), [], "CreateInvoiceUnit", calls[0].params, 8, schedule, "InvoiceUnitArn", calls)
+    assert "ScheduledFaults.from_spec(" in script and "step(1, retrying, 'create_invoice_unit'" in script
+    assert script.index("ScheduledFaults.from_spec(") < script.index("step(1, retrying")  # the schedule first
+    race = race_script(Reproduction(), [], "CreateInvoiceUnit", calls[0].params, 8, schedule, "InvoiceUnitArn", calls,
+                       calls)
     compile(race, "repro.py", "exec")
     assert "threading.Barrier(8)" in race and "served = start(0, backend=mock.backend)" in race
+    # Self-checking: the batch is compared by its kinds of answer and distinct results, the calls after it one by one.
+    assert "{'answers': ['ok'], 'distinct results': 1}" in race and "step(2, client, 'create_invoice_unit'" in race
+    assert race.rstrip().endswith("sys.exit(verdict(STEPS, '', ''))")

@@ -109,13 +109,25 @@ def failures_of(results: dict) -> list[dict]:
             for f in cell["failures"]]
 
 
-def check_reproduction(tmp_path: Path, failure: dict) -> None:
-    """The reproduction is a runnable script: it replays the example against the same emulator variant."""
-    script = tmp_path / "repro.py"
-    script.write_text(failure["reproduction"])
-    replayed = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                              env=_environment(), timeout=120)
-    assert replayed.returncode == 0, replayed.stderr
+def run_script(tmp_path: Path, name: str, text: str) -> subprocess.CompletedProcess:
+    script = tmp_path / name
+    script.write_text(text)
+    return subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=_environment(),
+                          timeout=120)
+
+
+def check_reproduction(tmp_path: Path, failure: dict) -> subprocess.CompletedProcess:
+    """The reproduction is a self-checking script: against the emulator variant the run used it replays the
+    example and exits 1 (the fault is there); pointed at the correct emulator, the same steps exit 0."""
+    from contracts.reporting.failures import against_the_emulator
+
+    replayed = run_script(tmp_path, "repro.py", failure["reproduction"])
+    assert replayed.returncode == 1, replayed.stdout[-3000:] + replayed.stderr[-3000:]
+    assert "FAULT PRESENT" in replayed.stdout, replayed.stdout[-3000:]
+    correct = run_script(tmp_path, "repro_correct.py", against_the_emulator(failure["reproduction"]))
+    assert "import InvoicingBackend as backend_factory" in (tmp_path / "repro_correct.py").read_text()
+    assert correct.returncode == 0, correct.stdout[-3000:] + correct.stderr[-3000:]
+    assert "NOT REPRODUCED: step" in correct.stdout, correct.stdout[-3000:]
     return replayed
 
 
@@ -211,7 +223,8 @@ def test_a_planted_fault_fails_the_run_with_a_minimal_reproduction(tmp_path, run
     markdown = (reports / "behaviour.md").read_text()
     assert f"### Violation: {failure['title']}" in markdown
     replayed = check_reproduction(tmp_path, failure)
-    assert len(replayed.stdout.splitlines()) == len(failure["example"])
+    answers = [line for line in replayed.stdout.splitlines() if " -> " in line]
+    assert len(answers) == len(failure["example"])  # one answer per step of the minimal example
 
 
 @pytest.mark.parametrize(
