@@ -149,15 +149,21 @@ def test_as_of_reads_the_past(suite: Suite) -> None:
     if not suite.selected("GetInvoiceUnit") and not suite.selected("ListInvoiceUnits"):
         pytest.skip("GetInvoiceUnit and ListInvoiceUnits not selected")
     suite.trace.reset_all()
-    before = _dt.datetime.now(_dt.timezone.utc) - _dt.timedelta(seconds=GAP)
-    time.sleep(GAP)
     [(arn, name)] = _create_units(suite, 1)
     created = _last_modified(suite, arn)
-    time.sleep(GAP)
+    time.sleep(GAP)  # the change lands in a later whole second, whether the service truncates or rounds
     changed = suite.api().call("UpdateInvoiceUnit", {"InvoiceUnitArn": arn, "Description": "changed later",
                                                       "ClientToken": str(uuid.uuid4())}, note="a later change")
     assert changed.ok, changed.summary()
-    between = created["LastModified"] + _dt.timedelta(seconds=GAP / 2)
+    updated = _last_modified(suite, arn)
+    # Every AsOf is read off the service's own timestamps, never the local clock (which may run ahead or behind):
+    # halfway between the two versions, and a GAP before the first.
+    first, second = created["LastModified"], updated["LastModified"]
+    if not second > first:
+        pytest.fail(f"UpdateInvoiceUnit {GAP} s after the creation did not move LastModified ({first} -> {second}): "
+                    f"no AsOf can tell the two versions apart", pytrace=False)
+    between = first + (second - first) / 2
+    before = first - _dt.timedelta(seconds=GAP)
     suite.trace.reset()
     then = suite.api().call("GetInvoiceUnit", {"InvoiceUnitArn": arn, "AsOf": between}, note="AsOf before the change")
     suite.check("as_of_reads_the_past", "GetInvoiceUnit", "between the creation and an update",
