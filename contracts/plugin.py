@@ -304,6 +304,7 @@ def suite(pytestconfig: pytest.Config):
 
     suite.unreachable_guard = unreachable
     run.suite = suite
+    suite.embedded = embedded_emulator(run)
     try:
         yield suite
     finally:

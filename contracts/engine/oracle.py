@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from contracts.calls import Call
+from contracts.model.redaction import REDACTOR
 from strategies import service_model, token_members
 
 # Documented quotas (Billing user guide: 500 invoice units per management account). AWS documents none for
@@ -29,6 +30,7 @@ UNITS_PER_PAYER = 500
 PREFERENCES_PER_ACCOUNT = 100
 ACCOUNTS_PER_RULE = 1000
 NEXT_TOKEN_REASONS = ("invalidNextToken", "expiredNextToken")
+DENIED = "AccessDeniedException"
 
 
 def _preference_identity_members() -> tuple[str, ...]:
@@ -82,6 +84,10 @@ class Oracle:
         self.portals: set[str] = set()  # portal identifiers a listing showed
         self.identity = _preference_identity_members()
         self._tokens: set[tuple] = set()  # (operation, token, account) of successful calls: their replays
+        # Operations the target refused the payer's identity with AccessDeniedException (an IAM gap, a preview
+        # API not enabled for the account) -> its message. Never predicted as an explanation: what the suite
+        # cannot send with this identity is untested with this reason (Suite.denial), not held.
+        self.denied: dict[str, str] = {}
 
     def _of(self, account: str | None) -> Knowledge:
         return self.accounts.setdefault(account or self.payer, Knowledge())
@@ -95,6 +101,8 @@ class Oracle:
         """Every call of the suite's Apis: successful ones change what the suite knows."""
         outcome = call.outcome
         if not outcome.ok:
+            if outcome.error_code == DENIED and (call.account or self.payer) == self.payer:
+                self.denied.setdefault(call.operation, REDACTOR.scrub(outcome.error_message)[:300] or DENIED)
             return
         response = outcome.response or {}
         if response.get("NextToken"):

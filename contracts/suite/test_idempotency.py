@@ -36,6 +36,7 @@ from contracts.checks import ContractViolation
 from contracts.model.redaction import REDACTOR
 from contracts.packs.contract import TokenOperation, load
 from contracts.engine.session import Params, Suite, invalid_on_the_wire, read_view
+from contracts.suite.exchanges import skip_if_denied
 
 _RUN = uuid.uuid4().hex[:8]
 _SEQ = itertools.count(1)
@@ -103,6 +104,7 @@ class TokenMachine(RuleBasedStateMachine):
         self.owned_before = self.suite.ledger.arns()
         listed, failed = self.suite.listed(self.resource)
         if failed is not None:
+            skip_if_denied(self.suite, self.resource.list, what="before the machine started: ")
             raise RuntimeError(f"{self.resource.list} failed before the machine started: {failed.summary()}")
         self.baseline = set(listed)  # what existed before (on an endpoint, others' resources)
         self.last_property = "state-matches-reads"
