@@ -257,6 +257,9 @@ class Suite:
 
     def __post_init__(self) -> None:
         self.unreachable_guard = None  # called with every Call; raises TargetLost when the target is gone
+        # Set by the plugin: records a failure that on this target is an observed divergence (an assumed
+        # expectation, docs/bases.md) and says True, so the test goes on to its later examples instead of ending.
+        self.divergence: Callable[[ContractViolation], bool] | None = None
         self.ledger = Ledger(self.contract)
         self.settling = Settling(self.contract, self.target.read_retries, self.target.read_retry_delay)
         self._apis: dict[tuple, Api] = {}
@@ -311,6 +314,8 @@ class Suite:
         except NotExercised as why:  # ran without its subject: a check run that cannot hold the property
             vacuous = str(why) or name
         except ContractViolation as violation:
+            if self.divergence is not None and self.divergence(violation):
+                return  # recorded as a divergence (the finally below still counts the run)
             self.seen_violations.append(violation)
             raise
         finally:  # a violation is recorded too (as exercised), then propagates
