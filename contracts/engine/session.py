@@ -13,7 +13,7 @@ from contracts import validate_request
 from contracts.calls import Api, Call, Outcome, Trace, comparable
 from contracts.checks import CHECKS, CheckContext, ContractViolation, first_mismatch
 from contracts.checks.builtin import NotExercised
-from contracts.engine.oracle import DENIED, Oracle
+from contracts.engine.oracle import DENIED, DOCUMENTED_HINTS, Oracle
 from contracts.engine.results import Results
 from contracts.engine.targets import Target, secret_pool
 from contracts.model.redaction import REDACTOR, sensitive_member_names
@@ -268,7 +268,8 @@ class Suite:
         secret_names = sensitive_member_names()
         self.vault = SecretVault({k: v for k, v in self.extra_hints.items() if k in secret_names})
         # Hints take hashable values only (strategies are cached per Hints).
-        self.hint_members = {k: tuple(v) for k, v in self.extra_hints.items() if k not in secret_names}
+        self.hint_members = {k: tuple(v) for k, v in {**DOCUMENTED_HINTS, **self.extra_hints}.items()
+                             if k not in secret_names}
         self.oracle = Oracle(self.target.payer, self.target.members, rate_limited=self.target.kind == "aws",
                              validation_code=self.target.validation_code)
         self._discovered = False
