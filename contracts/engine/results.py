@@ -321,8 +321,8 @@ class Results:
 
 # Meta entries that are figures of the work done, so the parts of a run add up (the rest describes the run, and
 # the first part's value stands). Inside them numbers add up, except the maxima; lists join; dicts merge alike.
-ADDITIVE_META = frozenset({"faults", "not_sent", "access_denied", "reads_repeated_for_consistency", "cleanup_failed",
-                           "real_account"})
+ADDITIVE_META = frozenset({"faults", "not_sent", "access_denied", "reads_repeated_for_consistency",
+                           "cleanup_failed", "real_account"})
 MAXIMUM_META = frozenset({"largest_batch"})
 
 
