@@ -2,7 +2,9 @@
 
 A refusal of a valid request is explained only when it was predicted: the name is taken, an account is not a
 member, a quota is reached, a pagination token was never issued, the resource is not one the suite knows to
-exist, or a documented rule of the Billing user guide says so. Catch-all reasons (`invalidInput`, `other`) explain
+exist, or a documented rule of the Billing user guide or of the model's documentation strings says so
+(`documented_refusals`, each with its quote). An AccessDeniedException to the suite's own identity is never an
+explanation: the oracle records the operation as denied (`denied`), and the suite reports it untested. Catch-all reasons (`invalidInput`, `other`) explain
 nothing by themselves; a refusal nobody predicted is a violation.
 
 The knowledge comes from the suite's own successful calls (every Api of the Suite reports to `observe`), from one
