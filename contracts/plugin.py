@@ -320,6 +320,8 @@ def suite(pytestconfig: pytest.Config):
 
     suite.unreachable_guard = unreachable
     run.suite = suite
+    suite.embedded = embedded_emulator(run)
+    suite.divergence = _recording_divergences(run, suite)
     try:
         yield suite
     finally:
@@ -403,6 +405,27 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         report.longrepr = "\n\n".join(record["text"] for record in records)
     if violations and diverged == len(violations):
         report.outcome = "passed"  # only divergences: the test did not fail (its cells say "diverged")
+
+
+def _recording_divergences(run: RunContext, suite: Suite):
+    """Suite.divergence: a failed assumed expectation on a target that is not the embedded emulator (and without
+    --strict) is recorded where it happens, with the calls of its example, and the test goes on, so its later
+    examples still run. One record per operation, property, check and expectation (the first evidence)."""
+    seen: set[tuple] = set()
+
+    def diverged(violation: ContractViolation) -> bool:
+        if run.options.strict or suite.embedded or violation.basis != "assumed":
+            return False
+        key = (violation.operation, violation.property, violation.check, violation.expectation)
+        if key not in seen:
+            seen.add(key)
+            test = os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" (", 1)[0]
+            record = reporting.failure_record(violation, suite.target.reproduction, test)
+            record.update(basis=violation.basis, expectation=violation.expectation)
+            run.results.add_divergence(record)
+        return True
+
+    return diverged
 
 
 def embedded_emulator(run: RunContext) -> bool:

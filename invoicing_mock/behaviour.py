@@ -9,9 +9,9 @@ sets the knobs to match and replays that in CI without credentials:
 
 The file is a JSON object with any of these keys (unknown keys and bad values are refused with what to write):
 
-    payload_comparison   "semantic": payloads the model or the documentation make equal are one request
-                         (invoicing_mock.equivalence); "bytes" (default until the suite's conflict rule skips
-                         equivalent payloads, docs/bases.md): any difference is a conflict
+    payload_comparison   "semantic" (default): payloads the model or the documentation make equal are one
+                         request (invoicing_mock.equivalence: omitted vs an explicit default of a non-boxed
+                         member, an invoice unit's accounts in any order); "bytes": any difference is a conflict
     conflict_error       {"<Operation>" or "*": "<error>"}: the error refusing a token reused with another payload;
                          a client error the operation declares (default ConflictException where declared, else
                          ValidationException)
@@ -76,10 +76,9 @@ def conflict_answers(operation: str) -> frozenset[str]:
 
 @dataclass(frozen=True)
 class Behaviour:
-    # "bytes" stays the default while the suite still sends equivalent payloads as conflicts (its mutations
-    # include an explicit False and a reordered list): a semantic emulator would then be reported as accepting
-    # them. docs/bases.md has the suite's edit; with it, this default becomes "semantic".
-    payload_comparison: str = "bytes"
+    # Semantic, as the suite judges (contracts.packs.contract `equivalent`: its conflict rule sends no payload
+    # the model or the documentation make equal to the first); "bytes" is the stricter reading, kept as a knob.
+    payload_comparison: str = "semantic"
     conflict_error: Mapping[str, str] = field(default_factory=dict)
     token_scope: str = "operation"
     idempotency_window: float | None = None

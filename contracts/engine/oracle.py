@@ -2,7 +2,9 @@
 
 A refusal of a valid request is explained only when it was predicted: the name is taken, an account is not a
 member, a quota is reached, a pagination token was never issued, the resource is not one the suite knows to
-exist, or a documented rule of the Billing user guide says so. Catch-all reasons (`invalidInput`, `other`) explain
+exist, or a documented rule of the Billing user guide or of the model's documentation strings says so
+(`documented_refusals`, each with its quote). An AccessDeniedException to the suite's own identity is never an
+explanation: the oracle records the operation as denied (`denied`), and the suite reports it untested. Catch-all reasons (`invalidInput`, `other`) explain
 nothing by themselves; a refusal nobody predicted is a violation.
 
 The knowledge comes from the suite's own successful calls (every Api of the Suite reports to `observe`), from one
@@ -16,11 +18,15 @@ explains a refusal only by one of these keys.
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
+from urllib.parse import urlsplit
 
 from contracts.calls import Call
+from contracts.model.redaction import REDACTOR
 from strategies import service_model, token_members
 
 # Documented quotas (Billing user guide: 500 invoice units per management account). AWS documents none for
@@ -29,6 +35,7 @@ UNITS_PER_PAYER = 500
 PREFERENCES_PER_ACCOUNT = 100
 ACCOUNTS_PER_RULE = 1000
 NEXT_TOKEN_REASONS = ("invalidNextToken", "expiredNextToken")
+DENIED = "AccessDeniedException"
 
 
 def _preference_identity_members() -> tuple[str, ...]:
@@ -82,6 +89,10 @@ class Oracle:
         self.portals: set[str] = set()  # portal identifiers a listing showed
         self.identity = _preference_identity_members()
         self._tokens: set[tuple] = set()  # (operation, token, account) of successful calls: their replays
+        # Operations the target refused the payer's identity with AccessDeniedException (an IAM gap, a preview
+        # API not enabled for the account) -> its message. Never predicted as an explanation: what the suite
+        # cannot send with this identity is untested with this reason (Suite.denial), not held.
+        self.denied: dict[str, str] = {}
 
     def _of(self, account: str | None) -> Knowledge:
         return self.accounts.setdefault(account or self.payer, Knowledge())
@@ -95,6 +106,8 @@ class Oracle:
         """Every call of the suite's Apis: successful ones change what the suite knows."""
         outcome = call.outcome
         if not outcome.ok:
+            if outcome.error_code == DENIED and (call.account or self.payer) == self.payer:
+                self.denied.setdefault(call.operation, REDACTOR.scrub(outcome.error_message)[:300] or DENIED)
             return
         response = outcome.response or {}
         if response.get("NextToken"):
@@ -188,7 +201,15 @@ class Oracle:
                 out["ConflictException"] = f"a preference for this portal, buyer and supplier exists: {taken[0]}"
             if len(known.preferences) >= PREFERENCES_PER_ACCOUNT:
                 out["ServiceQuotaExceededException"] = f"{len(known.preferences)} preferences exist"
-        elif operation == "VerifyProcurementPortalValidation":
+        if operation in ("ListInvoiceSummaries", "CreateProcurementPortalPreference",
+                         "PutProcurementPortalPreference"):
+            portal = params.get("ProcurementPortalName")
+            if operation == "PutProcurementPortalPreference":
+                stored = known.preferences.get(params.get("ProcurementPortalPreferenceArn"))
+                portal = stored[self.identity.index("ProcurementPortalName")] if stored else None
+            for why in documented_refusals(operation, params, portal):
+                out.setdefault("ValidationException:invalidInput", why)
+        if operation == "VerifyProcurementPortalValidation":
             arn = params.get("ProcurementPortalPreferenceArn")
             code = self.validation_code(account, arn) if arn else None
             if code is None or params.get("Code") != code:
@@ -255,3 +276,83 @@ class Oracle:
                   and any(u.receiver == a for u in others.values())]
         if clash:
             out["ValidationException:mutualExclusionError"] = clash[0]
+
+
+# -- rules the model's documentation strings state (AWS's API reference text; the emulator enforces them too, in
+# invoicing_mock/models/documented_rules.py, written separately). Where the text leaves a boundary open, these
+# predict a refusal on either reading of it (a prediction says "may be refused"): "one month" from 28 days on,
+# "5 years" from 5 x 365 days on, "before 2025-06-01" up to a day later (time zones).
+DAY = _dt.timedelta(days=1)
+# Values the strategies draw for these URL members (the model allows any \S+): mostly within the documented
+# rules (an HTTPS endpoint; a redirect on its host), one of each breaking one, so the rules are exercised and
+# most requests still succeed. A target's own hints (TargetConfig.hints) replace them.
+DOCUMENTED_HINTS = {
+    "ProcurementPortalInstanceEndpoint": ["https://portal.example.com/invoices", "https://portal.example.com:8443/b2b",
+                                          "http://portal.example.com/invoices"],
+    "ApprovalRequestRedirectUrl": ["https://portal.example.com/approvals", "https://portal.example.com/po",
+                                   "https://elsewhere.example.net/approvals"],
+}
+_HTTPS_URL = re.compile(r"https://[A-Za-z0-9.-]+(:[0-9]+)?([/?#]\S*)?", re.IGNORECASE)
+_QUOTES = {
+    "from": '"Data is available starting 2025-06-01 . Queries for periods before 2025-06-01 return a validation '
+            'error." (InvoiceSummariesFilter.ReceiverRole)',
+    "5y": '"TimeInterval supports a time interval of up to 5 years." (InvoiceSummariesFilter.ReceiverRole)',
+    "1m": '"Without ReceiverRole , TimeInterval is limited to one month." (InvoiceSummariesFilter.ReceiverRole)',
+    "https": '"Must be a valid HTTPS URL." (ProcurementPortalInstanceEndpoint)',
+    "coupa": '"This is only supported for Coupa." (MarketplacePunchOutPreference.ApprovalRequestRedirectUrl)',
+    "host": '"When provided together with the procurement portal instance endpoint, its host must match the host of '
+            'that endpoint." (MarketplacePunchOutPreference.ApprovalRequestRedirectUrl)',
+    "required": '"Required [for Coupa] when MarketplacePunchOutEnabled is true." (MarketplacePunchOutPreference)',
+}
+
+
+def _when(value: Any) -> _dt.datetime | None:
+    if isinstance(value, _dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=_dt.timezone.utc)
+    try:
+        return _dt.datetime.fromtimestamp(float(value), _dt.timezone.utc)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def _host(url: Any) -> str | None:
+    try:
+        return urlsplit(str(url)).hostname
+    except ValueError:
+        return None
+
+
+def documented_refusals(operation: str, params: dict, portal: str | None) -> list[str]:
+    """Why a documented rule may refuse this otherwise valid request (the quote; empty: none does). `portal` is
+    the preference's ProcurementPortalName (None: unknown, so the Coupa-only rules may refuse)."""
+    out = []
+    if operation == "ListInvoiceSummaries":
+        filter_ = params.get("Filter") or {}
+        interval = filter_.get("TimeInterval") or {}
+        start, end = _when(interval.get("StartDate")), _when(interval.get("EndDate"))
+        span = end - start if start is not None and end is not None else None
+        if filter_.get("ReceiverRole") is not None:
+            period = filter_.get("BillingPeriod") or {}
+            if start is not None and start < _dt.datetime(2025, 6, 2, tzinfo=_dt.timezone.utc) or \
+                    period and (period.get("Year"), period.get("Month")) < (2025, 6):
+                out.append(_QUOTES["from"])
+            if span is not None and span > 5 * 365 * DAY:
+                out.append(_QUOTES["5y"])
+        elif span is not None and span > 28 * DAY:
+            out.append(_QUOTES["1m"])
+        return out
+    endpoint = params.get("ProcurementPortalInstanceEndpoint")
+    if endpoint is not None and not _HTTPS_URL.fullmatch(str(endpoint)):
+        out.append(_QUOTES["https"])
+    punch_out = params.get("MarketplacePunchOutPreference")
+    redirect = (punch_out or {}).get("ApprovalRequestRedirectUrl")
+    if redirect is not None and portal != "COUPA":
+        out.append(_QUOTES["coupa"])
+    if redirect is not None and endpoint is not None:
+        hosts = _host(redirect), _host(endpoint)
+        if None in hosts or hosts[0].lower() != hosts[1].lower():
+            out.append(_QUOTES["host"])
+    if params.get("MarketplacePunchOutEnabled") is True and punch_out is None and \
+            (operation == "PutProcurementPortalPreference" or portal in ("COUPA", None)):
+        out.append(_QUOTES["required"])
+    return out

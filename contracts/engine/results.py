@@ -170,12 +170,16 @@ class Results:
         back (`not_sent`). Untested there is reported with the reason, and does not fail the gate."""
         selected = self.meta.get("operations")
         kept_back = {k: v for k, v in (self.meta.get("not_sent") or {}).items() if v}
+        denied = self.meta.get("access_denied") or {}  # operation -> the target's message (Suite.denial)
         with self._lock:
             for (op, _prop), cell in self.cells.items():
                 if cell.verdict != "untested":
                     continue
                 if selected and op not in selected:
                     cell.excuse("the operation was not selected (--operations); it ran only to serve others")
+                elif op in denied:
+                    cell.excuse(f"the target denied this identity access to {op} (AccessDeniedException: "
+                                f"{denied[op]})")
                 elif kept_back:
                     cell.excuse("the real-account guard or resource budget kept requests back ("
                                 + ", ".join(f"{n} {by}" for by, n in sorted(kept_back.items())) + ")")
@@ -357,8 +361,8 @@ class Results:
 
 # Meta entries that are figures of the work done, so the parts of a run add up (the rest describes the run, and
 # the first part's value stands). Inside them numbers add up, except the maxima; lists join; dicts merge alike.
-ADDITIVE_META = frozenset({"faults", "not_sent", "reads_repeated_for_consistency", "cleanup_failed",
-                           "real_account"})
+ADDITIVE_META = frozenset({"faults", "not_sent", "access_denied", "reads_repeated_for_consistency",
+                           "cleanup_failed", "real_account"})
 MAXIMUM_META = frozenset({"largest_batch"})
 
 

@@ -13,7 +13,7 @@ from contracts import validate_request
 from contracts.calls import Api, Call, Outcome, Trace, comparable
 from contracts.checks import CHECKS, CheckContext, ContractViolation, first_mismatch
 from contracts.checks.builtin import NotExercised
-from contracts.engine.oracle import Oracle
+from contracts.engine.oracle import DENIED, DOCUMENTED_HINTS, Oracle
 from contracts.engine.results import Results
 from contracts.engine.targets import Target, secret_pool
 from contracts.model.redaction import REDACTOR, sensitive_member_names
@@ -251,9 +251,15 @@ class Suite:
     profile: str = "ci"  # its name, for the properties that size their own trials by it
     contract: Contract = field(default_factory=load)
     extra_hints: dict[str, list] = field(default_factory=dict)
+    # The embedded emulator behaving as itself (contracts.plugin.embedded_emulator): it has no IAM, so an
+    # AccessDeniedException there is a bug, never a reason to leave an operation untested.
+    embedded: bool = False
 
     def __post_init__(self) -> None:
         self.unreachable_guard = None  # called with every Call; raises TargetLost when the target is gone
+        # Set by the plugin: records a failure that on this target is an observed divergence (an assumed
+        # expectation, docs/bases.md) and says True, so the test goes on to its later examples instead of ending.
+        self.divergence: Callable[[ContractViolation], bool] | None = None
         self.ledger = Ledger(self.contract)
         self.settling = Settling(self.contract, self.target.read_retries, self.target.read_retry_delay)
         self._apis: dict[tuple, Api] = {}
@@ -262,7 +268,8 @@ class Suite:
         secret_names = sensitive_member_names()
         self.vault = SecretVault({k: v for k, v in self.extra_hints.items() if k in secret_names})
         # Hints take hashable values only (strategies are cached per Hints).
-        self.hint_members = {k: tuple(v) for k, v in self.extra_hints.items() if k not in secret_names}
+        self.hint_members = {k: tuple(v) for k, v in {**DOCUMENTED_HINTS, **self.extra_hints}.items()
+                             if k not in secret_names}
         self.oracle = Oracle(self.target.payer, self.target.members, rate_limited=self.target.kind == "aws",
                              validation_code=self.target.validation_code)
         self._discovered = False
@@ -296,6 +303,10 @@ class Suite:
             self.observe(operation, "checks skipped because a request was",
                          "not sent (real-account guard or resource budget)")
             return
+        if self.denial(operation) and any(_denied(a) for a in (*args, *kwargs.values())):
+            self.observe(operation, "checks skipped because a request was",
+                         "denied (AccessDeniedException): untested with this identity")
+            return
         heard: list[tuple] = []
         ctx = CheckContext(operation, contract=self.contract, live=self.ledger.arns(), calls=self.trace.calls,
                            listener=lambda *run: heard.append(run), as_property=as_property)
@@ -305,12 +316,24 @@ class Suite:
         except NotExercised as why:  # ran without its subject: a check run that cannot hold the property
             vacuous = str(why) or name
         except ContractViolation as violation:
+            if self.divergence is not None and self.divergence(violation):
+                return  # recorded as a divergence (the finally below still counts the run)
             self.seen_violations.append(violation)
             raise
         finally:  # a violation is recorded too (as exercised), then propagates
             for op, prop, check, passed in heard:
                 self.results.record(op, prop, check, passed or bool(vacuous), unit=self.trace.unit,
                                     exercised=not vacuous, why=vacuous)
+
+    def denial(self, operation: str) -> str | None:
+        """Why `operation` cannot be exercised here: the target answered the suite's identity
+        AccessDeniedException for it (an IAM gap, a preview API not enabled for the account), with its message.
+        The operation's cells are then untested with this reason (results.meta["access_denied"]), never held, and
+        its checks are not run on the denied answers. None on the embedded emulator (see `embedded`)."""
+        reason = None if self.embedded else self.oracle.denied.get(operation)
+        if reason:
+            self.results.meta.setdefault("access_denied", {}).setdefault(operation, reason)
+        return reason
 
     def reporting_flaky(self, run: Callable[[], Any]) -> Any:
         """Run a Hypothesis test; when Hypothesis cannot replay a failing example against a target whose state
@@ -426,6 +449,10 @@ class Suite:
             self.observe(create.name, f"a live {kind} for the stateless requests to aim at was",
                          f"not sent ({outcome.not_sent_by})")
             return None
+        if not outcome.ok and self.denial(create.name):
+            self.observe(create.name, f"a live {kind} for the stateless requests to aim at was",
+                         "denied (AccessDeniedException)")
+            return None
         if not outcome.ok:
             raise AssertionError(f"could not create the fixture {kind}: {outcome.summary()}")
         arn = outcome.response[create.response_identifier]
@@ -496,6 +523,13 @@ def _view_members(resource: Resource) -> frozenset[str]:
     if resource.read_member and shape is not None:
         shape = shape.members.get(resource.read_member)
     return frozenset(shape.members) if shape is not None and shape.type_name == "structure" else frozenset()
+
+
+def _denied(value: Any) -> bool:
+    """An answer (or a batch of answers) refusing the caller access."""
+    if isinstance(value, (list, tuple)):
+        return any(_denied(v) for v in value)
+    return isinstance(value, Outcome) and value.error_code == DENIED
 
 
 def read_view(resource: Resource, outcome: Outcome) -> dict:

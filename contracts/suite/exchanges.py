@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
+
 from contracts.calls import serialisable
 from contracts.engine.session import Suite, invalid_on_the_wire
+from strategies import service_model
 
 # Fixture resources give the strategies live ARNs to aim at (Get, Update, Tag... of something that exists).
 # Hand-written because "a minimal create" is not in the model; validated against the model before use.
@@ -29,14 +32,38 @@ FIXTURES = {
 }
 
 
-def make_fixtures(suite: Suite) -> None:
-    """One live resource of each kind for the test (deleted again by the conftest's per-test cleanup; a real
-    account keeps them for the session, as every create counts against its resource budget)."""
+def fixture_kinds(suite: Suite, operation: str) -> tuple[str, ...]:
+    """The resource kinds `operation`'s requests can aim at: a kind whose identifier it takes, or whose read or
+    list it is (one item to show); every kind for an ARN member naming no kind of its own (TagResource's
+    ResourceArn). Another kind's fixture would only make this test depend on an operation it does not test (one
+    refused preview API then errored every operation)."""
+    shape = service_model().operation_model(operation).input_shape
+    members = set(shape.members) if shape is not None else set()
+    resources = suite.contract.resources
+    identifiers = {r.identifier for r in resources.values()}
+    any_arn = any(m.endswith("Arn") and m not in identifiers for m in members)
+    return tuple(kind for kind, r in resources.items()
+                 if any_arn or r.identifier in members or operation in (r.read, r.list))
+
+
+def make_fixtures(suite: Suite, operation: str) -> None:
+    """One live resource of each kind `operation` can aim at, for the test (deleted again by the conftest's
+    per-test cleanup; a real account keeps them for the session, as every create counts against its resource
+    budget). A kind the target denies access to gives none (the denial is recorded: Suite.fixture)."""
     suite.trace.reset_all()
-    arns = (suite.fixture(kind, lambda make=make: make(suite)) for kind, make in FIXTURES.items())
+    arns = (suite.fixture(kind, lambda make=FIXTURES[kind]: make(suite)) for kind in fixture_kinds(suite, operation))
     suite.fixture_arns = tuple(arn for arn in arns if arn is not None)
     suite.discover()
     suite.resync()
+
+
+def skip_if_denied(suite: Suite, *operations: str, what: str = "") -> None:
+    """Skip the test (untested, with the reason: never held, never a suite error) when the target denied the
+    suite's identity one of `operations` (Suite.denial); the operations' cells are excused with the reason."""
+    for operation in operations:
+        reason = suite.denial(operation)
+        if reason:
+            pytest.skip(f"{what}{operation} was denied to this identity (AccessDeniedException: {reason})")
 
 
 def fresh_token(suite: Suite, operation: str, params: dict) -> None:
@@ -63,11 +90,35 @@ def send_valid(suite: Suite, operation: str, params: dict, *, note: str = "a val
     fresh_token(suite, operation, params)
     predicted = suite.predict(operation, params)
     outcome = suite.api().call(operation, params, note=note)
+    if _denied(suite, operation, outcome, subject, "valid-requests", "output-schema"):
+        return
     suite.check("declared_error", operation, outcome)
     suite.check("no_server_error", operation, outcome)
     suite.check("valid_request_handled", operation, params, outcome, predicted)
     suite.check("output_schema", operation, outcome)
     observe_answer(suite, operation, subject, outcome)
+
+
+def _unchecked(suite: Suite, operation: str, params: dict, invalid_violation):
+    """The invalid request with client validation off.
+
+    botocore's serialiser cannot encode some wrong types (an unknown member, a string for a structure): then
+    send the JSON a client that does not validate would send. A service must not rely on the SDK."""
+    raw = not serialisable(operation, params)
+    how = " (sent as raw JSON)" if raw else ""
+    return suite.api(validate=False).call(
+        operation, params, raw=raw, note=f"invalid, client validation off{how}: {invalid_violation.description}")
+
+
+def _denied(suite: Suite, operation: str, outcome, subject: str, *properties: str) -> bool:
+    """Whether the target denied this identity `operation` (Suite.denial): then nothing is checked, and the
+    properties the request was for show as untested with the target's reason (their cells exist)."""
+    if outcome.error_code == "AccessDeniedException" and suite.denial(operation):
+        suite.observe(operation, subject, "denied (AccessDeniedException): untested")
+        for prop in (*properties, "declared-errors"):
+            suite.results.expect(operation, prop)
+        return True
+    return False
 
 
 def send_invalid(suite: Suite, operation: str, invalid) -> None:  # noqa: C901 (one request, two layers)
@@ -81,10 +132,17 @@ def send_invalid(suite: Suite, operation: str, invalid) -> None:  # noqa: C901 (
     suite.trace.reset()
     subject = f"invalid requests ({violation.layer} layer, {violation.constraint}) were"
     checked = suite.api(validate=True).call(operation, params, note=f"invalid: {violation.description}")
+    unchecked = None
     if violation.layer == "client":
+        if checked.refused_by_client:  # the target's answer first: botocore's refusal alone holds nothing of a
+            unchecked = _unchecked(suite, operation, params, violation)  # target that denies the operation
+            if _denied(suite, operation, unchecked, "invalid requests were", "invalid-requests"):
+                return
         suite.check("client_refuses_invalid", operation, violation, checked)
     elif not checked.refused_by_client:
         # A server-layer violation passes botocore's validation: the target alone must refuse it.
+        if _denied(suite, operation, checked, "invalid requests were", "invalid-requests"):
+            return
         suite.check("declared_error", operation, checked)
         suite.check("target_refuses_invalid", operation, violation, checked)
         observe_answer(suite, operation, subject, checked)
@@ -92,12 +150,11 @@ def send_invalid(suite: Suite, operation: str, invalid) -> None:  # noqa: C901 (
     else:
         suite.observe(operation, "invalid requests labelled server-layer",
                       "were refused by botocore after all (the strategies' label is wrong)")
-    # botocore's serialiser cannot encode some wrong types (an unknown member, a string for a structure): then
-    # send the JSON a client that does not validate would send. A service must not rely on the SDK.
     raw = not serialisable(operation, params)
     how = " (sent as raw JSON)" if raw else ""
-    unchecked = suite.api(validate=False).call(
-        operation, params, raw=raw, note=f"invalid, client validation off{how}: {violation.description}")
+    unchecked = unchecked or _unchecked(suite, operation, params, violation)
+    if _denied(suite, operation, unchecked, "invalid requests were", "invalid-requests"):
+        return
     if not invalid_on_the_wire(operation, unchecked):
         # e.g. a string where a list belongs is sent as a list of its characters: valid by the time it is sent.
         suite.observe(operation, subject, "sent valid (botocore's serialiser rewrote the invalid value)")

@@ -19,8 +19,8 @@ from contracts.suite.exchanges import make_fixtures, send_invalid, send_valid
 
 
 @pytest.fixture(autouse=True)
-def live_fixtures(suite: Suite):
-    make_fixtures(suite)
+def live_fixtures(suite: Suite, operation: str):
+    make_fixtures(suite, operation)
     yield
     suite.trace.reset_all()  # the next module's first example must not inherit this test's calls
 

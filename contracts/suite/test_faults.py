@@ -20,6 +20,7 @@ Figures (trials, batches, duplicates and lost effects found) go to results.meta[
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import Counter
 
@@ -33,6 +34,7 @@ from contracts.engine.faults_control import FaultsUnavailable, control_for
 from contracts.engine.faults_effects import Subjects, effect_words, fault_operations
 from contracts.reporting.faults import ScriptCall, count_effect, fault_script, figures, race_script, with_reproduction
 from contracts.engine.faults_wire import WireRecorder, client_for
+from contracts.suite.exchanges import skip_if_denied
 
 FAULT_OPS = [op.name for op in fault_operations(load())]
 PROPERTIES = ("lost-response", "concurrent-duplicates", "failure-does-not-poison", "expiry")
@@ -122,6 +124,26 @@ def _operation(suite, name: str):
     return suite.contract.operations[name]
 
 
+def untested_if_denied(test):
+    """A fault test of an operation the target denied this identity (its own, or the create its setup needs) is
+    skipped with the target's reason, and the operation's cells are excused (Suite.denial): a refusal of access
+    is "cannot be exercised here", not a failed setup and never a held property."""
+
+    @functools.wraps(test)
+    def run(suite, *args, op_name, **kwargs):
+        op = suite.contract.operations[op_name]
+        needs = [op_name] + [o.name for o in suite.contract.operations.values()
+                             if o.resource.kind == op.resource.kind and o.effect == "create"]
+        try:
+            test(suite, *args, op_name=op_name, **kwargs)
+        except (RuntimeError, AssertionError):
+            skip_if_denied(suite, *needs, what="fault trial: ")
+            raise
+        skip_if_denied(suite, *needs, what="fault trial: ")
+
+    return run
+
+
 def _check(suite, name: str, operation: str, *args, script=None) -> None:
     """Run a registered check; a violation gets the fault-aware reproduction `script()` builds."""
     try:
@@ -143,6 +165,7 @@ def _recording_api(client, suite) -> Api:
 
 # ------------------------------------------------------------------------------------------- 7. lost response
 @pytest.mark.parametrize("op_name", FAULT_OPS)
+@untested_if_denied
 def test_lost_response(suite, faults, subjects, op_name):
     op = _operation(suite, op_name)
     suite.results.expect(op.name, "lost-response")
@@ -218,6 +241,7 @@ def _send_at_once(api: Api, operation: str, params: dict, requests: int) -> list
 
 
 @pytest.mark.parametrize("op_name", FAULT_OPS)
+@untested_if_denied
 def test_concurrent_duplicates(suite, faults, subjects, http_url, op_name):
     op = _operation(suite, op_name)
     suite.results.expect(op.name, "concurrent-duplicates")
@@ -239,6 +263,7 @@ def test_concurrent_duplicates(suite, faults, subjects, http_url, op_name):
         faults.schedule(rules)
         outcomes = _send_at_once(api, op.name, params, requests)
         faults.clear()
+        skip_if_denied(suite, op.name, what="fault trial: ")  # effects of a refused batch say nothing
         replay = suite.api().call(op.name, params, note="the same request again, after the batch")
         result = next((o.response for o in outcomes if o.ok), None) or (replay.response if replay.ok else None)
         after = subjects.snapshot(op, arn, note="read back: how many effects?")
@@ -276,6 +301,7 @@ def _ctx(suite, operation: str):
 
 # ------------------------------------------------------------------- 9. throttled or failed: the token is unused
 @pytest.mark.parametrize("op_name", FAULT_OPS)
+@untested_if_denied
 def test_fault_refusal_does_not_poison(suite, faults, subjects, op_name):
     op = _operation(suite, op_name)
     suite.results.expect(op.name, "failure-does-not-poison")
@@ -341,6 +367,7 @@ def _after_window(op, first: Outcome, replay: Outcome, effects: int | None, obse
 
 
 @pytest.mark.parametrize("op_name", FAULT_OPS)
+@untested_if_denied
 def test_expiry(suite, faults, subjects, op_name):
     op = _operation(suite, op_name)
     suite.results.expect(op.name, "expiry")

@@ -24,6 +24,7 @@ import pytest
 
 from contracts.checks import CHECKS, CheckContext
 from contracts.engine.session import Suite
+from contracts.suite.exchanges import skip_if_denied
 
 PROPERTY = "state-matches-reads"
 PAGE = 1  # every item on a page of its own: a list of two already spans two pages
@@ -82,6 +83,7 @@ def _create_units(suite: Suite, count: int, receiver: str | None = None) -> list
                            note="setup", record="setup")
         if outcome.not_sent:  # a real-account run's guard or budget kept it back
             pytest.skip(f"setup: CreateInvoiceUnit not sent: {outcome.not_sent}")
+        skip_if_denied(suite, "CreateInvoiceUnit", what="setup: ")
         assert outcome.ok, f"setup: CreateInvoiceUnit failed: {outcome.summary()}"
         made.append((outcome.response["InvoiceUnitArn"], name))
     return made
@@ -97,6 +99,7 @@ def _create_preferences(suite: Suite, count: int) -> None:
         outcome = suite.api().call("CreateProcurementPortalPreference", params, note="setup", record="setup")
         if outcome.not_sent:
             pytest.skip(f"setup: CreateProcurementPortalPreference not sent: {outcome.not_sent}")
+        skip_if_denied(suite, "CreateProcurementPortalPreference", what="setup: ")
         assert outcome.ok, f"setup: CreateProcurementPortalPreference failed: {outcome.summary()}"
 
 
@@ -109,6 +112,7 @@ def _pages(suite: Suite, operation: str, key: str, size: int | None, params: dic
         request["MaxResults"] = size
     for _ in range(max_pages):
         outcome = suite.api().call(operation, dict(request), note=f"page of {size or 'the default size'}")
+        skip_if_denied(suite, operation)
         assert outcome.ok, f"{operation} failed: {outcome.summary()}"
         items += outcome.response.get(key, [])
         if not outcome.response.get("NextToken"):
@@ -141,6 +145,7 @@ def test_pagination_shows_each_item_once(suite: Suite, list_operation: str) -> N
 
 def _last_modified(suite: Suite, arn: str, account=None):
     read = suite.api(account=account).call("GetInvoiceUnit", {"InvoiceUnitArn": arn}, note="read back")
+    skip_if_denied(suite, "GetInvoiceUnit")
     assert read.ok, read.summary()
     return read.response
 
@@ -149,15 +154,22 @@ def test_as_of_reads_the_past(suite: Suite) -> None:
     if not suite.selected("GetInvoiceUnit") and not suite.selected("ListInvoiceUnits"):
         pytest.skip("GetInvoiceUnit and ListInvoiceUnits not selected")
     suite.trace.reset_all()
-    before = _dt.datetime.now(_dt.timezone.utc) - _dt.timedelta(seconds=GAP)
-    time.sleep(GAP)
     [(arn, name)] = _create_units(suite, 1)
     created = _last_modified(suite, arn)
-    time.sleep(GAP)
+    time.sleep(GAP)  # the change lands in a later whole second, whether the service truncates or rounds
     changed = suite.api().call("UpdateInvoiceUnit", {"InvoiceUnitArn": arn, "Description": "changed later",
                                                       "ClientToken": str(uuid.uuid4())}, note="a later change")
+    skip_if_denied(suite, "UpdateInvoiceUnit")
     assert changed.ok, changed.summary()
-    between = created["LastModified"] + _dt.timedelta(seconds=GAP / 2)
+    updated = _last_modified(suite, arn)
+    # Every AsOf is read off the service's own timestamps, never the local clock (which may run ahead or behind):
+    # halfway between the two versions, and a GAP before the first.
+    first, second = created["LastModified"], updated["LastModified"]
+    if not second > first:
+        pytest.fail(f"UpdateInvoiceUnit {GAP} s after the creation did not move LastModified ({first} -> {second}): "
+                    f"no AsOf can tell the two versions apart", pytrace=False)
+    between = first + (second - first) / 2
+    before = first - _dt.timedelta(seconds=GAP)
     suite.trace.reset()
     then = suite.api().call("GetInvoiceUnit", {"InvoiceUnitArn": arn, "AsOf": between}, note="AsOf before the change")
     suite.check("as_of_reads_the_past", "GetInvoiceUnit", "between the creation and an update",

@@ -23,10 +23,10 @@ from contracts.suite.exchanges import make_fixtures, send_invalid, send_valid
 
 
 @pytest.fixture(autouse=True)
-def live_fixtures(suite: Suite):
+def live_fixtures(suite: Suite, operation: str):
     """One live resource of each kind for the test (deleted again by the conftest's per-test cleanup; a real
     account keeps them for the session, as every create counts against its resource budget)."""
-    make_fixtures(suite)
+    make_fixtures(suite, operation)
     yield
     suite.trace.reset_all()  # the next module's first example must not inherit this test's calls
 

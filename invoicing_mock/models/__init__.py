@@ -11,6 +11,8 @@ Each module's docstring states its rules and where they come from; each method's
     procurement_portals.py  ProcurementPortalsMixin: preferences and the validation flow; `validation_code`
     tags.py                 TagsMixin: tags on any live resource
     invoices.py             InvoicesMixin: read-only synthetic data (profiles, invoice summaries, PDFs, portals)
+    documented_rules.py     rules the model's documentation strings state, each quoted with its source (ReceiverRole
+                            and TimeInterval limits, HTTPS endpoints, Marketplace punch-out)
 
 Idempotency: docs/idempotency.md and the docstring of `invoicing_mock.models.base`.
 """

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from invoicing_mock import synthetic
 from invoicing_mock.exceptions import ResourceNotFoundException, ValidationException
+from invoicing_mock.models import documented_rules
 from invoicing_mock.models.base import BackendBase, clip
 from invoicing_mock.organization import Organization
 
@@ -48,7 +49,9 @@ class InvoicesMixin(BackendBase):
 
     def list_invoice_summaries(self, account: str, params: dict) -> dict:
         """Made-up monthly invoices of 2025 (see synthetic.py). A payer sees its organisation's accounts, a
-        member its own; others are ResourceNotFoundException."""
+        member its own; others are ResourceNotFoundException. The documented ReceiverRole and TimeInterval limits
+        are enforced first (documented_rules)."""
+        documented_rules.enforce("ListInvoiceSummaries", params)
         selector = params["Selector"]
         if selector["ResourceType"] == "INVOICE_ID":
             items = [synthetic.invoice_summary(*self._invoice(account, selector["Value"]))]

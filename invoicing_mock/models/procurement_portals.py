@@ -28,6 +28,7 @@ from invoicing_mock.exceptions import (
     ServiceQuotaExceededException,
     ValidationException,
 )
+from invoicing_mock.models import documented_rules
 from invoicing_mock.models.base import MODEL, BackendBase, clip
 
 _STATUSES = set(MODEL.shape_for("ProcurementPortalPreferenceStatus").enum)
@@ -154,7 +155,9 @@ class ProcurementPortalsMixin(BackendBase):
             return preference.pending_code if preference else None
 
     def create_procurement_portal_preference(self, account: str, params: dict) -> dict:
-        """Simplified: nothing is sent to the portal; endpoints are stored, never called."""
+        """Simplified: nothing is sent to the portal; endpoints are stored, never called. The model's documented
+        rules (HTTPS endpoint, punch-out for Coupa, redirect host) are enforced first: documented_rules."""
+        documented_rules.enforce("CreateProcurementPortalPreference", params)
         preferences = self._preferences.setdefault(account, {})
         identity = tuple(params.get(name) for name in _IMMUTABLE)
         for existing in preferences.values():
@@ -192,6 +195,8 @@ class ProcurementPortalsMixin(BackendBase):
         """Put semantics: the members given replace the configuration, omitted optional ones are cleared;
         portal, buyer and supplier stay. Version + 1; enabled features return to PENDING_VERIFICATION."""
         preference = self.stored_preference(account, params["ProcurementPortalPreferenceArn"])
+        documented_rules.enforce("PutProcurementPortalPreference", params,
+                                 portal=preference.config.get("ProcurementPortalName"))
         identity = {name: preference.config[name] for name in _IMMUTABLE if name in preference.config}
         preference.configure(params, self._now(), keep=identity)
         preference.version += 1

@@ -20,8 +20,9 @@ def test_every_operation_answers_schema_valid_output(client, target, schema_chec
     client.untag_resource(ResourceArn=arn, ResourceTagKeys=["a"])
     client.list_tags_for_resource(ResourceArn=arn)
     client.delete_invoice_unit(InvoiceUnitArn=arn)
+    # COUPA: the documentation supports a Marketplace punch-out redirect for Coupa only (documented_rules).
     preference = client.create_procurement_portal_preference(
-        ProcurementPortalName="SAP_BUSINESS_NETWORK", BuyerDomain="NetworkID", BuyerIdentifier="AN01",
+        ProcurementPortalName="COUPA", BuyerDomain="NetworkID", BuyerIdentifier="AN01",
         SupplierDomain="NetworkID", SupplierIdentifier="AN02", ProcurementPortalSharedSecret="secret",
         Selector={"InvoiceUnitArns": [], "SellerOfRecords": ["AWS-Inc"]},
         TestEnvPreference={"BuyerDomain": "NetworkID", "BuyerIdentifier": "T1", "SupplierDomain": "NetworkID", "SupplierIdentifier": "T2"},
