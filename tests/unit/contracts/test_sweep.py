@@ -357,9 +357,10 @@ def emulator_process():
         proc.wait(timeout=10)
 
 
-def kill_runs_then_sweep(tmp_path, url, run, delays) -> None:
-    """Start `run(url, ledger_dir, accounts_file, seed)` in a forked process and SIGKILL it after each delay;
-    then one sweep must remove every resource the runs created and leave everything else as it was."""
+def kill_runs_then_sweep(tmp_path, url, run, delays, creates: list[int] | None = None) -> None:
+    """Start `run(url, ledger_dir, accounts_file, seed)` in a forked process and SIGKILL it after each delay
+    (counted from the run's `creates[number]`-th created resource when given, else from its start); then one sweep
+    must remove every resource the runs created and leave everything else as it was."""
     raw = raw_client(url)
     before = production(raw)
     ledgers = tmp_path / "ledgers"
@@ -368,6 +369,8 @@ def kill_runs_then_sweep(tmp_path, url, run, delays) -> None:
     for number, delay in enumerate(delays):
         child = fork.Process(target=run, args=(url, str(ledgers), accounts_file(tmp_path), rng.randrange(2**32)))
         child.start()
+        if creates and creates[number]:
+            _wait_for_creates(ledgers, _created_in(ledgers) + creates[number], child)
         time.sleep(delay)
         os.kill(child.pid, signal.SIGKILL)
         child.join()
@@ -389,6 +392,17 @@ def kill_runs_then_sweep(tmp_path, url, run, delays) -> None:
     assert snapshot(raw) == before, "only what the runs created is gone; everything else is as it was"
     code, out, _err = sweep_cli("--ledger-dir", str(ledgers), "--pending-grace", "0", *AWS_FLAGS)
     assert code == 0 and "nothing to do" in out
+
+
+def _created_in(ledgers: Path) -> int:
+    """Resources the ledgers record as created (a torn last line is not one)."""
+    return sum(p.read_text().count('"kind": "created"') for p in ledgers.glob("*.jsonl")) if ledgers.exists() else 0
+
+
+def _wait_for_creates(ledgers: Path, count: int, child, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while _created_in(ledgers) < count and child.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 def _real_run(url: str, ledger_dir: str, accounts: str, seed: int) -> None:
@@ -452,4 +466,9 @@ def test_guarded_runs_killed_at_random_points_are_swept_clean(tmp_path, emulator
 
 
 def test_real_runs_killed_at_random_points_are_swept_clean(tmp_path, emulator_process):
-    kill_runs_then_sweep(tmp_path, emulator_process, _real_run, kill_points(KILLS, random.Random(11)))
+    """A whole run makes hundreds of requests at RUN_RATE, most of them before its first create: so each kill but
+    the first (at the start) waits for some of the run's creates, then for a random delay."""
+    rng = random.Random(11)
+    creates = [0] + [rng.randint(1, 8) for _ in range(KILLS - 1)]
+    delays = [rng.uniform(*KILL_WINDOW)] + [rng.uniform(0.0, 1.5) for _ in range(KILLS - 1)]
+    kill_runs_then_sweep(tmp_path, emulator_process, _real_run, delays, creates)
