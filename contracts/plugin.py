@@ -321,6 +321,7 @@ def suite(pytestconfig: pytest.Config):
     suite.unreachable_guard = unreachable
     run.suite = suite
     suite.embedded = embedded_emulator(run)
+    suite.strict = run.options.strict
     suite.divergence = _recording_divergences(run, suite)
     try:
         yield suite

@@ -254,6 +254,8 @@ class Suite:
     # The embedded emulator behaving as itself (contracts.plugin.embedded_emulator): it has no IAM, so an
     # AccessDeniedException there is a bug, never a reason to leave an operation untested.
     embedded: bool = False
+    # --strict: payloads compared byte for byte (docs/bases.md: equivalences bind only without it).
+    strict: bool = False
 
     def __post_init__(self) -> None:
         self.unreachable_guard = None  # called with every Call; raises TargetLost when the target is gone
@@ -380,6 +382,11 @@ class Suite:
         return operation in self.operations
 
     # -- what the suite knows ----------------------------------------------------------------------------------
+    def same_request(self, operation: str, first: dict, second: dict) -> bool:
+        """Whether reusing a token with `second` after `first` is a replay (not a conflict): equal, or equivalent
+        by the model and the documentation unless --strict."""
+        return first == second or (not self.strict and self.contract.equivalent(operation, first, second))
+
     def predict(self, operation: str, params: dict, *, account: str | None = None) -> dict[str, str]:
         """The refusals the suite's knowledge of the state predicts for a valid request (contracts.engine.oracle)."""
         return self.oracle.predict(operation, params, account=account)

@@ -255,3 +255,21 @@ def test_the_same_fault_planted_in_the_embedded_emulator_is_a_violation(tmp_path
     results = json.loads((tmp_path / "results.json").read_text())
     failure = results["operations"]["UpdateInvoiceUnit"]["properties"]["scope"]["failures"][0]
     assert failure["basis"] == "assumed" and failure["check"] == "token_scoped_to_operation"
+
+
+def test_strict_compares_payloads_byte_for_byte():
+    """Without --strict, a reused token with an equivalent payload (bases.json: equivalences) is a replay; with it,
+    a conflict the target must refuse."""
+    from types import SimpleNamespace
+
+    from contracts.engine.session import Suite
+    from contracts.packs.contract import load
+
+    first = {"Name": "n", "Rule": {"LinkedAccounts": ["111111111111", "222222222222"]}}
+    reordered = {"Name": "n", "Rule": {"LinkedAccounts": ["222222222222", "111111111111"]}}
+    defaulted = {**first, "TaxInheritanceDisabled": False}
+    for strict, same in ((False, True), (True, False)):
+        suite = SimpleNamespace(strict=strict, contract=load())
+        assert Suite.same_request(suite, "CreateInvoiceUnit", first, reordered) is same
+        assert Suite.same_request(suite, "CreateInvoiceUnit", first, defaulted) is same
+        assert Suite.same_request(suite, "CreateInvoiceUnit", first, dict(first)) is True
