@@ -1,6 +1,7 @@
 """Valid requests at the model's edges, for a deterministic coverage phase (Schemathesis's coverage phase is the
 model): every bounded node at its `min` and at its `max` (string lengths, list and map sizes, number ranges),
-and every enum value. `max + 1` and `min - 1` are violation sites already (`sites_of`).
+and every enum value. `max + 1` and `min - 1` are violation sites already (`sites_of`). A list of key-value
+structures (tags) at a size has that many distinct keys.
 
 An edge is a `Site` whose `constraint` is "min", "max" or "enum" and whose `layer` is "valid"; `bound` is the
 length, size or number (or the enum value). A valid request with that one node at the edge is a valid request
@@ -63,6 +64,37 @@ def _cycled(items: list, size: int) -> list:
     return [copy.deepcopy(items[i % len(items)]) for i in range(size)] if items else []
 
 
+def _key_member(list_shape) -> str | None:
+    """`Key` when the list's items are key-value structures with a required string `Key` (a map written as a
+    list, AWS's tag convention): its keys differ, as a map's do, or a count edge is no count at all (200 tags of
+    one key are one tag)."""
+    item = list_shape.member
+    if shape_kind(item) == "structure" and "Key" in item.required_members and \
+            shape_kind(item.members["Key"]) == "string":
+        return "Key"
+    return None
+
+
+def _distinct_keys(items: list, key: str, key_shape) -> list:
+    """`items` with every repeated key made unique by a numbered suffix (or tail) the key's pattern and length
+    allow; an item no such key fits keeps its key (left as it is, never faked)."""
+    strings, (lo, hi) = pattern_strings(key_shape), string_bounds(key_shape)
+    seen: set[str] = set()
+    for number, item in enumerate(items):
+        original = item.get(key)
+        if not isinstance(original, str):
+            continue
+        if original in seen:
+            tag = f"{number:x}"
+            for candidate in (original + tag, original[: max(len(original) - len(tag), 0)] + tag, tag):
+                if candidate not in seen and lo <= len(candidate) <= (hi if hi is not None else len(candidate)) \
+                        and strings.full(candidate):
+                    item[key] = candidate
+                    break
+        seen.add(item[key])
+    return items
+
+
 def edge_request(root, site: Site, compiler: Compiler) -> st.SearchStrategy[dict]:
     return _edge_request(root, site, compiler, compiler.valid(root))
 
@@ -83,6 +115,9 @@ def _edge_request(data, root, site: Site, compiler: Compiler, base) -> dict:
         item = compiler.valid(shape.member, None, (), site.template + "[]")
         value = _cycled(data(st.lists(item, min_size=min(bound, 1), max_size=min(bound, CYCLE_FROM))), bound) \
             if bound > CYCLE_FROM else data(st.lists(item, min_size=bound, max_size=bound))
+        keyed = _key_member(shape)
+        if keyed:
+            value = _distinct_keys(value, keyed, shape.member.members[keyed])
     else:  # map: keys must differ, so it is drawn at its size
         key_strategy = compiler.valid(shape.key, None, (), site.template)
         value = data(st.dictionaries(key_strategy, compiler.valid(shape.value, None, (), site.template + "[]"),

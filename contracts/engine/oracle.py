@@ -34,6 +34,9 @@ from strategies import service_model, token_members
 UNITS_PER_PAYER = 500
 PREFERENCES_PER_ACCOUNT = 100
 ACCOUNTS_PER_RULE = 1000
+# A resource's tags: the model's ResourceTagList max (the emulator's quota). Reaching more than it explains a
+# ServiceQuotaExceededException of TagResource; exactly it does not.
+TAGS_PER_RESOURCE = service_model().shape_for("ResourceTagList").metadata["max"]
 NEXT_TOKEN_REASONS = ("invalidNextToken", "expiredNextToken")
 DENIED = "AccessDeniedException"
 
@@ -61,6 +64,7 @@ class Knowledge:
     units: dict[str, Unit] = field(default_factory=dict)  # ARN -> unit
     preferences: dict[str, tuple] = field(default_factory=dict)  # ARN -> identity
     other_live: set[str] = field(default_factory=set)  # other ARNs the suite made and has not deleted
+    tags: dict[str, set[str]] = field(default_factory=dict)  # ARN -> the tag keys the suite put and left there
 
 
 def _rule_accounts(rule: dict | None) -> tuple[frozenset[str], frozenset[str]]:
@@ -116,6 +120,7 @@ class Oracle:
         op = call.operation
         if self._replayed(call):
             return  # a replay answers with the first result and has no effect of its own
+        self._observe_tags(known, op, params, response)
         if op == "CreateInvoiceUnit" and response.get("InvoiceUnitArn"):
             linked, sources = _rule_accounts(params.get("Rule"))
             known.units[response["InvoiceUnitArn"]] = Unit(params.get("Name"), params.get("InvoiceReceiver"),
@@ -134,6 +139,21 @@ class Oracle:
         elif op == "ListProcurementPortals":
             self.portals.update(p["PortalIdentifier"] for p in response.get("ProcurementPortals", [])
                                 if p.get("PortalIdentifier"))
+
+    @staticmethod
+    def _observe_tags(known: Knowledge, op: str, params: dict, response: dict) -> None:
+        keys = {tag.get("Key") for tag in params.get("ResourceTags") or () if isinstance(tag, dict)}
+        if op.startswith("Create"):
+            arn = next((v for k, v in response.items() if k.endswith("Arn") and isinstance(v, str)), None)
+            if arn:
+                known.tags[arn] = keys
+        elif op == "TagResource":
+            known.tags.setdefault(params.get("ResourceArn"), set()).update(keys)
+        elif op == "UntagResource":
+            known.tags.get(params.get("ResourceArn"), set()).difference_update(params.get("ResourceTagKeys") or ())
+        elif op.startswith("Delete"):
+            for arn in _arns_in(params):
+                known.tags.pop(arn, None)
 
     def _replayed(self, call: Call) -> bool:
         members = token_members(service_model().operation_model(call.operation))
@@ -190,6 +210,12 @@ class Oracle:
         self._predict_not_found(operation, params, live_now, out)
         if operation in ("CreateInvoiceUnit", "UpdateInvoiceUnit"):
             self._predict_unit_rules(operation, params, account, known, out)
+        elif operation == "TagResource":
+            keys = {t.get("Key") for t in params.get("ResourceTags") or () if isinstance(t, dict)}
+            held = known.tags.get(params.get("ResourceArn"), set())
+            if len(held | keys) > TAGS_PER_RESOURCE:
+                out["ServiceQuotaExceededException"] = (f"the resource would hold {len(held | keys)} tag keys, "
+                                                        f"over {TAGS_PER_RESOURCE}")
         elif operation == "BatchGetInvoiceProfile":
             outsiders = sorted(set(params.get("AccountIds") or ()) - self.organization(account))
             if outsiders:

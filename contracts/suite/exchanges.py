@@ -84,19 +84,36 @@ def observe_answer(suite: Suite, operation: str, subject: str, outcome) -> None:
 
 
 def send_valid(suite: Suite, operation: str, params: dict, *, note: str = "a valid request",
-               subject: str = "valid requests were") -> None:
-    """Send one valid request and run every check of a valid request on its answer."""
+               subject: str = "valid requests were"):
+    """Send one valid request and run every check of a valid request on its answer; the answer (None when the
+    target denied this identity the operation)."""
     suite.trace.reset()
     fresh_token(suite, operation, params)
     predicted = suite.predict(operation, params)
     outcome = suite.api().call(operation, params, note=note)
     if _denied(suite, operation, outcome, subject, "valid-requests", "output-schema"):
-        return
+        return None
     suite.check("declared_error", operation, outcome)
     suite.check("no_server_error", operation, outcome)
     suite.check("valid_request_handled", operation, params, outcome, predicted)
     suite.check("output_schema", operation, outcome)
     observe_answer(suite, operation, subject, outcome)
+    return outcome
+
+
+def read_back(suite: Suite, operation: str, params: dict, outcome) -> None:
+    """After a successful create or change of one resource, read the resource and check the read's output
+    schema: a value the write stored wrong (an enum value cut short) shows only in what is read back."""
+    entry = suite.contract.operations.get(operation)
+    if outcome is None or not outcome.ok or entry is None or entry.effect == "delete":
+        return
+    resource = entry.resource
+    arn = params.get(resource.identifier) or (outcome.response or {}).get(resource.identifier)
+    if not isinstance(arn, str) or not suite.selected(resource.read) or suite.denial(resource.read):
+        return
+    read = suite.read(resource, arn, note=f"read back after {operation}", record=True)
+    if read.ok:
+        suite.check("output_schema", resource.read, read)
 
 
 def _unchecked(suite: Suite, operation: str, params: dict, invalid_violation):

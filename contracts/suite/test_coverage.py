@@ -1,8 +1,9 @@
 """The coverage phase: before random exploration (this module sorts first), every operation gets, whatever the
 run's seed, one request per violation site of its input (each labelled invalid request, refused at its layer),
 one valid request per edge of the model (every bounded string, list, map and number at its min and at its max,
-every enum value; `max + 1` and `min - 1` are violation sites already), and one valid request aimed at
-identifiers known to exist. Values come from `strategies.fixed_example`: fixed per site, never drawn from the
+every enum value; `max + 1` and `min - 1` are violation sites already; a list of tags at a size has that many
+distinct keys), and one valid request aimed at identifiers known to exist. A create or change of one resource
+at an edge is read back and the read's output schema checked (a value stored wrong shows only there). Values come from `strategies.fixed_example`: fixed per site, never drawn from the
 run's seed, so no seed can miss a site. The checks are those of the stateless contracts (contracts.suite.exchanges).
 
 Every case runs even after a violation: the test reports them all at the end.
@@ -15,7 +16,7 @@ import pytest
 import strategies
 from contracts.checks import ContractViolation
 from contracts.engine.session import Suite
-from contracts.suite.exchanges import make_fixtures, send_invalid, send_valid
+from contracts.suite.exchanges import make_fixtures, read_back, send_invalid, send_valid
 
 
 @pytest.fixture(autouse=True)
@@ -29,6 +30,11 @@ def _edge(site) -> str:
     if site.constraint == "enum":
         return f"{site.template} = {site.bound!r}"
     return f"{site.template} at its {site.constraint} ({site.bound})"
+
+
+def _edge_and_read_back(suite: Suite, operation: str, params: dict, *, note: str) -> None:
+    outcome = send_valid(suite, operation, params, note=note, subject="coverage-phase edge requests were")
+    read_back(suite, operation, params, outcome)
 
 
 def test_coverage(suite: Suite, operation: str) -> None:
@@ -49,8 +55,7 @@ def test_coverage(suite: Suite, operation: str) -> None:
         # first create a duplicate, refused before its edge value is looked at.
         params = suite.prepare(operation, strategies.fixed_example(
             strategies.edge_requests(operation, site, hints=known), at=index))
-        attempt(send_valid, suite, operation, params, note=f"coverage: {_edge(site)}",
-                subject="coverage-phase edge requests were")
+        attempt(_edge_and_read_back, suite, operation, params, note=f"coverage: {_edge(site)}")
     # Last, as it may delete the fixture the edges aim at.
     params = suite.prepare(operation, strategies.fixed_example(strategies.requests(operation, hints=known)))
     attempt(send_valid, suite, operation, params, note="coverage: a request aimed at known identifiers",

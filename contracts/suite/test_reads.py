@@ -7,9 +7,16 @@ FiltersOrInsteadOfAnd (invoicing_mock/mutants.py) survive the suite. Checks go u
   one large page, in the same order, each once (ListInvoiceUnits, ListProcurementPortalPreferences over
   resources this test creates; ListProcurementPortals, which needs none);
 - AsOf: GetInvoiceUnit and ListInvoiceUnits with an AsOf between a unit's creation and its update show the
-  version created, not the current one; an AsOf before the creation does not show the unit;
-- filters: every unit ListInvoiceUnits returns matches every filter type given (AND across types, OR within
-  one), and the units this test made that match them all are returned.
+  version created, not the current one, before and after the unit is deleted; an AsOf before the creation does
+  not show the unit;
+- filters: every unit ListInvoiceUnits returns, on every page of a list paged with MaxResults=1, matches every
+  filter type given (AND across types, OR within one), and the units this test made that match them all are
+  returned; the expectation is computed from the units the test made, never from the target's answers. The
+  units include an account one only links (Accounts matches linked accounts) and two names that differ only in
+  letter case (Names matches exactly: assumed, the model is silent on case);
+- BatchGetInvoiceProfile answers a profile for every distinct account asked;
+- ListInvoiceSummaries asked by a member account: its own invoices are answered (the control), another member's
+  are not (assumed: the model is silent; the emulator answers ResourceNotFoundException).
 Against an endpoint it creates a handful of resources and deletes them (the conftest's per-test cleanup).
 """
 
@@ -54,9 +61,9 @@ def as_of_reads_the_past(ctx: CheckContext, what: str, expected, observed) -> No
 
 
 @CHECKS.register("filters_and_across_types", property=PROPERTY)
-def filters_and_across_types(ctx: CheckContext, filters: dict, listed: list, must: set) -> None:
+def filters_and_across_types(ctx: CheckContext, filters: dict, listed: list, must: set, where: str = "") -> None:
     """Every unit listed matches every filter type given (AND across types, OR within one); the units known to
-    match them all are listed."""
+    match them all are listed. `where` says which page, when the list was paged."""
     for unit in listed:
         linked = set((unit.get("Rule") or {}).get("LinkedAccounts", ()))
         tests = {"Names": unit.get("Name") in filters.get("Names", ()),
@@ -64,22 +71,52 @@ def filters_and_across_types(ctx: CheckContext, filters: dict, listed: list, mus
                  "Accounts": bool({unit.get("InvoiceReceiver"), *linked} & set(filters.get("Accounts", ())))}
         failed = [name for name in filters if name in tests and filters[name] and not tests[name]]
         if failed:
-            ctx.fail(f"{ctx.operation} with Filters {sorted(filters)} listed a unit that does not match "
-                     f"{', '.join(failed)}", expected="every filter type matched (AND)",
-                     observed=f"{unit.get('Name')!r} (receiver {unit.get('InvoiceReceiver')})")
+            folded = {str(n).casefold() for n in filters.get("Names", ())}
+            # A name that matches only once case is folded breaks the assumed exact reading, not the documented AND.
+            only_case = failed == ["Names"] and str(unit.get("Name")).casefold() in folded
+            ctx.fail(f"{ctx.operation} with Filters {sorted(filters)} listed{where} a unit that does not match "
+                     f"{', '.join(failed)}" + (" (its name differs from one asked only in letter case)"
+                                               if only_case else ""),
+                     expected="every filter type matched (AND), names exactly",
+                     observed=f"{unit.get('Name')!r} (receiver {unit.get('InvoiceReceiver')})",
+                     expectation="names_match_exactly" if only_case else "")
     missing = must - {unit.get("InvoiceUnitArn") for unit in listed}
     if missing:
         ctx.fail(f"{ctx.operation} with Filters {sorted(filters)} left out units matching every filter",
-                 expected=f"{len(must)} units listed", observed=f"missing {sorted(missing)[:3]}")
+                 expected=f"{len(must)} units listed", observed=f"missing {sorted(missing)[:3]}",
+                 expectation="accounts_match_linked" if "Accounts" in filters else "")
 
 
-def _create_units(suite: Suite, count: int, receiver: str | None = None) -> list[tuple[str, str]]:
+@CHECKS.register("every_account_profiled", property="valid-requests")
+def every_account_profiled(ctx: CheckContext, asked: list, outcome) -> None:
+    """BatchGetInvoiceProfile answers one profile for each distinct account asked."""
+    answered = [p.get("AccountId") for p in (outcome.response or {}).get("Profiles", [])] if outcome.ok else []
+    missing = [a for a in dict.fromkeys(asked) if a not in answered]
+    if not outcome.ok or missing:
+        ctx.fail(f"{ctx.operation} for {len(set(asked))} accounts of the organisation did not profile each",
+                 expected="a profile for every account asked",
+                 observed=outcome.summary() if not outcome.ok else f"no profile for {missing[:3]}")
+
+
+@CHECKS.register("member_sees_own_invoices_only", property="scope")
+def member_sees_own_invoices_only(ctx: CheckContext, member: str, other: str, outcome) -> None:
+    """A member account asking for another member's invoice summaries is not answered with them."""
+    if outcome.ok:
+        ctx.fail(f"{ctx.operation}: member account {member} was answered the invoice summaries of member {other}",
+                 expected="refused (a member sees its own invoices; the payer its organisation's)",
+                 observed=f"{len(outcome.response.get('InvoiceSummaries', []))} summaries")
+
+
+def _create_units(suite: Suite, count: int, receiver: str | None = None, *, name: str | None = None,
+                  linked: tuple[str, ...] = ()) -> list[tuple[str, str]]:
     api = suite.api()
     made = []
     for _ in range(count):
-        name = suite.target.unit_name(f"contracts reads {uuid.uuid4().hex[:10]}")  # a real account's run prefix
+        # a real account's run prefix; `name` (one unit) when the test needs names related to each other
+        name = suite.target.unit_name(name if name and count == 1 else f"contracts reads {uuid.uuid4().hex[:10]}")
+        rule = {"LinkedAccounts": list(linked)} if linked else {}
         outcome = api.call("CreateInvoiceUnit", {"Name": name, "InvoiceReceiver": receiver or suite.target.receiver,
-                                                 "Rule": {}, "ClientToken": str(uuid.uuid4())},
+                                                 "Rule": rule, "ClientToken": str(uuid.uuid4())},
                            note="setup", record="setup")
         if outcome.not_sent:  # a real-account run's guard or budget kept it back
             pytest.skip(f"setup: CreateInvoiceUnit not sent: {outcome.not_sent}")
@@ -180,9 +217,43 @@ def test_as_of_reads_the_past(suite: Suite) -> None:
     earlier = _pages(suite, "ListInvoiceUnits", "InvoiceUnits", None, {"AsOf": before, "Filters": {"Names": [name]}})
     suite.check("as_of_reads_the_past", "ListInvoiceUnits", "before the unit was created", [],
                 [unit.get("Name") for unit in earlier])
+    _as_of_after_delete(suite, arn, name, between, created)
     suite.observe("GetInvoiceUnit", "a read with AsOf before a change",
                   "showed the earlier version" if then.ok and then.response.get("Description") ==
                   created.get("Description") else "did not show the earlier version")
+
+
+def _filtered_pages(suite: Suite, filters: dict) -> list[list]:
+    """The pages of ListInvoiceUnits with `filters` and MaxResults=PAGE, following NextToken."""
+    pages, request = [], {"Filters": filters, "MaxResults": PAGE}
+    for _ in range(50):  # this test's units are a handful; a list that never ends is cut here
+        outcome = suite.api().call("ListInvoiceUnits", dict(request), note=f"filtered page of {PAGE}")
+        skip_if_denied(suite, "ListInvoiceUnits")
+        assert outcome.ok, f"ListInvoiceUnits failed: {outcome.summary()}"
+        pages.append(outcome.response.get("InvoiceUnits", []))
+        if not outcome.response.get("NextToken"):
+            break
+        request["NextToken"] = outcome.response["NextToken"]
+    return pages
+
+
+def _as_of_after_delete(suite: Suite, arn: str, name: str, between, created: dict) -> None:
+    """Delete the unit; a read with an AsOf from before the deletion still shows the version of then (the
+    model: "You can see legacy invoice units that are currently deleted if the AsOf time is set to before it
+    was deleted")."""
+    if not suite.selected("DeleteInvoiceUnit"):
+        return
+    deleted = suite.api().call("DeleteInvoiceUnit", {"InvoiceUnitArn": arn, "ClientToken": str(uuid.uuid4())},
+                               note="delete the unit")
+    skip_if_denied(suite, "DeleteInvoiceUnit")
+    assert deleted.ok, deleted.summary()
+    then = suite.api().call("GetInvoiceUnit", {"InvoiceUnitArn": arn, "AsOf": between},
+                            note="AsOf before the change, after the delete")
+    suite.check("as_of_reads_the_past", "GetInvoiceUnit", "before the unit was deleted, read after the delete",
+                created.get("Description"), then.response.get("Description") if then.ok else then.summary())
+    listed = _pages(suite, "ListInvoiceUnits", "InvoiceUnits", None, {"AsOf": between, "Filters": {"Names": [name]}})
+    suite.check("as_of_reads_the_past", "ListInvoiceUnits", "before the unit was deleted, read after the delete",
+                [created.get("Description")], [unit.get("Description") for unit in listed])
 
 
 def test_list_filters_are_and_across_types(suite: Suite) -> None:
@@ -190,18 +261,72 @@ def test_list_filters_are_and_across_types(suite: Suite) -> None:
         pytest.skip("ListInvoiceUnits not selected")
     receiver = suite.target.receiver  # the payer, except in a real account (an account of the run's pool)
     others = [m for m in suite.target.members if m != receiver]
-    if not others:
-        pytest.skip("needs an organisation member other than the first receiver as a second receiver")
+    if len(others) < 3:
+        pytest.skip("needs three organisation members other than the first receiver (a receiver, two linked)")
+    other, linked = others[0], others[1:3]  # an account is in one unit's rule at most: one linked account each
     suite.trace.reset_all()
+    # Matching and non-matching units alternate, so a later page that drops a filter shows a unit that does
+    # not match; `linked` accounts are only ever linked, never receivers; two names differ only in letter case.
+    tail = uuid.uuid4().hex[:8]
     [(arn_a, name_a)] = _create_units(suite, 1)
-    [(arn_b, name_b)] = _create_units(suite, 1, receiver=others[0])
+    [(arn_b, name_b)] = _create_units(suite, 1, receiver=other, linked=linked[:1])
+    [(arn_c, name_c)] = _create_units(suite, 1, linked=linked[1:])
+    [(arn_d, name_d)] = _create_units(suite, 1, receiver=other)
+    [(arn_up, name_up)] = _create_units(suite, 1, name=f"contracts reads Case {tail}")
+    [(arn_low, name_low)] = _create_units(suite, 1, name=f"contracts reads case {tail}")
+    everyone = [name_a, name_b, name_c, name_d, name_up, name_low]
     suite.trace.reset()
-    cases = [
+    cases = [  # filters -> the units this test made that match them all (the rest of the account may match too)
         ({"Names": [name_b], "InvoiceReceivers": [receiver]}, set()),
-        ({"Names": [name_a, name_b], "InvoiceReceivers": [others[0]]}, {arn_b}),
+        ({"Names": [name_a, name_b], "InvoiceReceivers": [other]}, {arn_b}),
         ({"Names": [name_a], "Accounts": [receiver]}, {arn_a}),
+        ({"Names": everyone, "InvoiceReceivers": [receiver]}, {arn_a, arn_c, arn_up, arn_low}),
+        ({"Accounts": linked}, {arn_b, arn_c}),
+        ({"Accounts": linked[1:], "InvoiceReceivers": [receiver]}, {arn_c}),
+        ({"Names": [name_low]}, {arn_low}),
+        ({"Names": [name_up, name_d]}, {arn_up, arn_d}),
     ]
     for filters, must in cases:
-        listed = _pages(suite, "ListInvoiceUnits", "InvoiceUnits", None, {"Filters": filters})
-        suite.check("filters_and_across_types", "ListInvoiceUnits", filters, listed, must)
-    suite.observe("ListInvoiceUnits", "filters of two types", "were combined with AND")
+        pages = _filtered_pages(suite, filters)
+        for number, page in enumerate(pages[1:], start=2):  # each later page on its own: it names the page
+            suite.check("filters_and_across_types", "ListInvoiceUnits", filters, page, set(), f" on page {number}")
+        suite.check("filters_and_across_types", "ListInvoiceUnits", filters, [u for p in pages for u in p], must)
+    suite.observe("ListInvoiceUnits", "filters of two types, paged with MaxResults=1",
+                  "were combined with AND on every page")
+
+
+def test_batch_profile_answers_every_account(suite: Suite) -> None:
+    if not suite.selected("BatchGetInvoiceProfile"):
+        pytest.skip("BatchGetInvoiceProfile not selected")
+    asked = list(suite.target.members)[:5]
+    if len(asked) < 2:
+        pytest.skip("needs two accounts of the organisation")
+    suite.trace.reset_all()
+    outcome = suite.api().call("BatchGetInvoiceProfile", {"AccountIds": asked}, note="every account asked")
+    skip_if_denied(suite, "BatchGetInvoiceProfile")
+    suite.check("every_account_profiled", "BatchGetInvoiceProfile", asked, outcome)
+    suite.observe("BatchGetInvoiceProfile", f"{len(asked)} accounts asked", "answered a profile for each")
+
+
+def test_member_reads_only_its_own_invoices(suite: Suite) -> None:
+    if not suite.selected("ListInvoiceSummaries"):
+        pytest.skip("ListInvoiceSummaries not selected")
+    if suite.target.kind == "aws":
+        pytest.skip("a real-account run calls as its own identity only")
+    members = [m for m in suite.target.members if m != suite.target.payer]
+    if len(members) < 2:
+        pytest.skip("needs two member accounts besides the payer")
+    member, other = members[0], members[1]
+    suite.trace.reset_all()
+    own = suite.api(account=member).call("ListInvoiceSummaries", {"Selector": {
+        "ResourceType": "ACCOUNT_ID", "Value": member}}, note="control: a member reads its own invoices")
+    skip_if_denied(suite, "ListInvoiceSummaries")
+    if not own.ok:  # the control failed: the refusal below would say nothing
+        suite.observe("ListInvoiceSummaries", "a member reading its own invoices", f"refused: {own.error_code}")
+        pytest.skip(f"inconclusive: member {member} could not read its own invoices ({own.error_code})")
+    suite.trace.reset()
+    theirs = suite.api(account=member).call("ListInvoiceSummaries", {"Selector": {
+        "ResourceType": "ACCOUNT_ID", "Value": other}}, note="a member reads another member's invoices")
+    suite.check("member_sees_own_invoices_only", "ListInvoiceSummaries", member, other, theirs)
+    suite.observe("ListInvoiceSummaries", "a member reading another member's invoices",
+                  "refused" if not theirs.ok else "answered")

@@ -116,3 +116,24 @@ def test_resync_replaces_what_the_suite_knew():
                      "InvoiceReceiver": PAYER, "Rule": {}}], [])
     assert o.predict("CreateInvoiceUnit", unit_params(name="gone")) == {}
     assert "ValidationException:duplicateInvoiceUnit" in o.predict("CreateInvoiceUnit", unit_params(name="there"))
+
+
+def tags(*keys: str) -> list[dict]:
+    return [{"Key": key, "Value": "v"} for key in keys]
+
+
+def test_the_tag_quota_is_predicted_only_past_the_maximum_of_distinct_keys():
+    from contracts.engine.oracle import TAGS_PER_RESOURCE
+
+    o = oracle()
+    created(o, {**unit_params(), "ResourceTags": tags("a", "b")})
+    full = [f"k{i}" for i in range(TAGS_PER_RESOURCE - 2)]
+    assert o.predict("TagResource", {"ResourceArn": UNIT, "ResourceTags": tags(*full)}) == {}  # exactly the max
+    assert o.predict("TagResource", {"ResourceArn": UNIT, "ResourceTags": tags(*full, "a")}) == {}  # a key held
+    assert "ServiceQuotaExceededException" in o.predict(
+        "TagResource", {"ResourceArn": UNIT, "ResourceTags": tags(*full, "one more")})
+    o.observe(Call("UntagResource", {"ResourceArn": UNIT, "ResourceTagKeys": ["a"]}, ok({})))
+    assert o.predict("TagResource", {"ResourceArn": UNIT, "ResourceTags": tags(*full, "one more")}) == {}
+    o.observe(Call("TagResource", {"ResourceArn": UNIT, "ResourceTags": tags(*full)}, ok({})))
+    assert "ServiceQuotaExceededException" in o.predict("TagResource", {"ResourceArn": UNIT,
+                                                                        "ResourceTags": tags("x", "y")})

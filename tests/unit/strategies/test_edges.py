@@ -51,3 +51,14 @@ def test_fixed_examples_at_different_points_differ():
     drawn = [strategies.fixed_example(strategy, at=at) for at in range(4)]
     assert drawn == [strategies.fixed_example(strategy, at=at) for at in range(4)]  # fixed
     assert len({repr(d) for d in drawn}) == 4  # and distinct
+
+
+def test_a_tag_list_at_its_maximum_holds_that_many_distinct_keys():
+    """A count edge of a key-value list (tags) is that many keys: 200 copies of one tag are one tag."""
+    for operation in ("TagResource", "CreateInvoiceUnit"):
+        [site] = [s for s in strategies.edge_sites(operation) if (s.template, s.constraint) == ("ResourceTags", "max")]
+        for at in (0, 3):
+            params = strategies.fixed_example(strategies.edge_requests(operation, site), at=at)
+            keys = [tag["Key"] for tag in params["ResourceTags"]]
+            assert len(keys) == site.bound == len(set(keys)), (operation, at)
+            assert not validate_request(operation, params)
