@@ -416,6 +416,29 @@ class TokenMachine(RuleBasedStateMachine):
     def replay_change(self, use):
         self._replay(use)
 
+    @precondition(lambda self: any(op.effect == "update" for op in self.change_ops))
+    @rule(use=tokens, data=st.data())
+    def replay_after_a_later_change(self, use, data):
+        """Property 1 on a rare path: change the resource again (`use`'s request with one member changed, a new
+        token), then replay `use`. The replay has no effect of its own, so the reads (the invariant, after this
+        step) must show the later change, not `use`'s members written again."""
+        arn = use.params[self.resource.identifier]
+        if use.op.effect != "update" or arn not in self.expected:
+            return
+        self.begin("replay-equivalence", use.op)
+        mutation = data.draw(strategies.mutations(use.op.name, dict(use.params), hints=self.suite.hints),
+                             label="the later change: one field changed")
+        params = self.suite.prepare(use.op.name, mutation.params)
+        params.update({self.resource.identifier: arn, use.op.token_member: self.new_token(data, use.op)})
+        outcome, step = self.call(use.op, params, account=use.account,
+                                  note=f"a later change: step {use.step}'s request, {mutation.description}")
+        if not outcome.ok:
+            self.explained(use.op, params, outcome, "valid-requests", use.account)
+            return
+        self.refresh(use.op, arn, params, use.account, "replay-equivalence", step)
+        self.changes.setdefault(arn, []).append(TokenUse(use.op, params, outcome, use.account, step))
+        self._replay(use)
+
     # -- 2. conflict rejection ---------------------------------------------------------------------------------
     @rule(ref=resources, data=st.data())
     def conflict_create(self, ref, data):
