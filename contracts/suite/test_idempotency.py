@@ -215,7 +215,20 @@ class TokenMachine(RuleBasedStateMachine):
             if code and use_code:
                 params["Code"] = code
         params[op.token_member] = self.new_token(data, op, raw.get(op.token_member))
+        if ref is not None and op.effect == "update":
+            self.leave_out(data, op, ref.arn, params)
         return params
+
+    def leave_out(self, data, op: TokenOperation, arn: str, params: Params) -> None:
+        """Half the time, leave out of an update an optional member the resource holds now: what an update
+        does with a member it does not carry (kept by an Update*, cleared by a Put) is a state dimension a
+        random draw rarely reaches (it must have been set before and be omitted now)."""
+        state = self.reference.states.get(arn)
+        shape = strategies.service_model().operation_model(op.name).input_shape
+        held = sorted(name for name, expected in (state.members.items() if state else ())
+                      if name in shape.members and name not in shape.required_members and expected.value is not ABSENT)
+        if held and data.draw(st.booleans(), label="leave out a member the resource holds"):
+            params.pop(data.draw(st.sampled_from(held), label="the member left out"), None)
 
     def explained(self, op: TokenOperation | str, params: dict, outcome: Outcome, prop: str,
                   account: str | None = None) -> None:
