@@ -62,6 +62,7 @@ REPRODUCTION_GAPS: dict[str, str] = {
     "AsOfIgnoresHistory": "the update between create and read is not in the trace; AsOf is an absolute time",
     "PutKeepsOmittedEndpoint": "killed first by the coverage phase's Put on the shared fixture, whose endpoint an "
                                "earlier example left (the state machine's kill reproduces: benchmarks/README.md)",
+    # Seen once (seed 102, before the rule replay_after_a_later_change): reproduction 1/1.
     "ReplayOfEarlierUpdateReverts": "a kill may be a replay re-executed without a visible change: LastModified moves "
                                     "by a millisecond, and a reproduction compares times as <time>",
 }
