@@ -5,6 +5,13 @@ preferences), over its token-bearing operations. Bundles hold live resources, us
 deletes consume resources. After every step an invariant compares the machine's model of the state with what the
 read and list operations show. Tokens are always passed explicitly, except where autofill is under test.
 
+What the reads must show comes from the reference model (contracts/engine/reference.py), told of every call that
+executed: every member a request controls (an Update keeps what it leaves out, a Put clears it), the tags after
+TagResource / UntagResource, deletes. A read is compared with it and never adopted as the truth; only the members
+the reference cannot know (LastModified, Version) are compared with the previous read, as "unchanged without a
+call". New tokens are sometimes an earlier token with its letter case swapped or one character changed: the
+model documents ClientToken as "A unique, case-sensitive identifier", so each is a request of its own.
+
 Against an endpoint the machine creates what it needs, and deletes what it created when each run ends.
 """
 
@@ -35,11 +42,37 @@ from contracts.calls import Call, Outcome, comparable
 from contracts.checks import ContractViolation
 from contracts.model.redaction import REDACTOR
 from contracts.packs.contract import TokenOperation, load
+from contracts.checks import CHECKS, CheckContext
+from contracts.engine.reference import ABSENT, ReferenceModel
 from contracts.engine.session import Params, Suite, invalid_on_the_wire, read_view
 from contracts.suite.exchanges import skip_if_denied
 
-_RUN = uuid.uuid4().hex[:8]
+_RUN = "r" + uuid.uuid4().hex[:8]  # a letter first: every token has one whose case can be swapped
 _SEQ = itertools.count(1)
+TAG_OPERATIONS = ("TagResource", "UntagResource", "ListTagsForResource")
+_TAGS_MAX = strategies.service_model().shape_for("ResourceTagList").metadata["max"]  # 200
+
+
+@CHECKS.register("matches_reference", property="state-matches-reads")
+def matches_reference(ctx: CheckContext, reference: ReferenceModel, arn: str, view: dict, when: str) -> None:
+    """A read of a resource shows every member the reference model says the suite's calls made of it."""
+    found = reference.mismatches(arn, view)
+    if found:
+        first = found[0]
+        seen = "not shown" if first.observed is ABSENT else _brief({first.member: first.observed})
+        ctx.fail(f"{when}, the read shows {arn}'s {first.member} otherwise than the calls made it"
+                 + (f" (and {len(found) - 1} more members)" if len(found) > 1 else ""),
+                 expectation=first.expected.expectation,
+                 expected="; ".join(m.describe() for m in found)[:500], observed=seen)
+
+
+@CHECKS.register("tags_match_reference", property="state-matches-reads")
+def tags_match_reference(ctx: CheckContext, reference: ReferenceModel, arn: str, listed: list, when: str) -> None:
+    """ListTagsForResource shows the tags the create, TagResource and UntagResource calls left."""
+    problems = reference.tag_mismatches(arn, listed)
+    if problems:
+        ctx.fail(f"{when}, ListTagsForResource shows {arn}'s tags otherwise than the calls left them",
+                 expected="the tags the calls left", observed="; ".join(problems)[:500])
 
 
 @dataclass(eq=False)
@@ -98,7 +131,8 @@ class TokenMachine(RuleBasedStateMachine):
         self.create_op = next(op for op in ops if op.effect == "create")
         self.delete_op = next(op for op in ops if op.effect == "delete")
         self.change_ops = [op for op in ops if op.effect in ("update", "action") and self.selected(op)]
-        self.expected: dict[str, dict] = {}  # live ARN -> what the read operation must show
+        self.reference = ReferenceModel(contract)  # what the reads must show (never taken from a read)
+        self.expected: dict[str, dict] = {}  # live ARN -> its last read (only for members the reference lacks)
         self.gone: set[str] = set()
         self.accounts: dict[str, str | None] = {}  # ARN -> the account that owns it
         self.owned_before = self.suite.ledger.arns()
@@ -110,6 +144,9 @@ class TokenMachine(RuleBasedStateMachine):
         self.last_property = "state-matches-reads"
         self.last_operation = self.create_op.name
         self.used: set[tuple[str, str, str | None]] = set()  # (operation, token, account) the target has seen
+        self.issued: dict[str, list[str]] = {}  # operation -> the tokens sent with it, in order (variants' sources)
+        self.changes: dict[str, list[TokenUse]] = {}  # ARN -> its executed updates, in order
+        self.tagging = all(self.suite.selected(name) for name in TAG_OPERATIONS)
 
     def teardown(self) -> None:
         self.suite.ledger.cleanup(self.suite, since=self.owned_before)
@@ -150,6 +187,21 @@ class TokenMachine(RuleBasedStateMachine):
         base = (drawn or "t")[:64]
         return f"{base}~{_RUN}-{next(_SEQ)}"
 
+    def new_token(self, data, op: TokenOperation, drawn: str | None = None) -> str:
+        """A token `op` was never sent with: fresh, or one of its earlier tokens with the letter case swapped or
+        one character changed (a distinct token: ClientToken is "A unique, case-sensitive identifier")."""
+        earlier = self.issued.get(op.name, [])
+        how = data.draw(st.sampled_from(["fresh", "fresh", "case swapped", "one character changed"]),
+                        label="new token") if earlier else "fresh"
+        token = self.token(drawn)
+        if how != "fresh":
+            source = data.draw(st.sampled_from(earlier), label=f"an earlier token, {how}")
+            variant = _token_variant(source, how)
+            if variant not in earlier:
+                token = variant
+        self.issued.setdefault(op.name, []).append(token)
+        return token
+
     def draw(self, data, op: TokenOperation, label: str, *, ref: Ref | None = None) -> Params:
         raw = data.draw(strategies.requests(op.name, hints=self.suite.hints), label=label)
         params = self.suite.prepare(op.name, raw)
@@ -162,23 +214,43 @@ class TokenMachine(RuleBasedStateMachine):
             use_code = data.draw(st.sampled_from([True, True, True, False]), label="use the code the last Send issued")
             if code and use_code:
                 params["Code"] = code
-        params[op.token_member] = self.token(raw.get(op.token_member))
+        params[op.token_member] = self.new_token(data, op, raw.get(op.token_member))
+        if ref is not None and op.effect == "update":
+            self.leave_out(data, op, ref.arn, params)
         return params
 
-    def explained(self, op: TokenOperation, params: dict, outcome: Outcome, prop: str,
+    def leave_out(self, data, op: TokenOperation, arn: str, params: Params) -> None:
+        """Half the time, leave out of an update an optional member the resource holds now: what an update
+        does with a member it does not carry (kept by an Update*, cleared by a Put) is a state dimension a
+        random draw rarely reaches (it must have been set before and be omitted now)."""
+        state = self.reference.states.get(arn)
+        shape = strategies.service_model().operation_model(op.name).input_shape
+        held = sorted(name for name, expected in (state.members.items() if state else ())
+                      if name in shape.members and name not in shape.required_members and expected.value is not ABSENT)
+        if held and data.draw(st.booleans(), label="leave out a member the resource holds"):
+            params.pop(data.draw(st.sampled_from(held), label="the member left out"), None)
+
+    def explained(self, op: TokenOperation | str, params: dict, outcome: Outcome, prop: str,
                   account: str | None = None) -> None:
         """A refusal of a valid request must be one the suite predicted from the state (the call was refused,
         so the state is as it was before it)."""
-        self.suite.check("valid_request_handled", op.name, params, outcome,
-                         self.suite.predict(op.name, params, account=account), as_property=prop)
+        name = op if isinstance(op, str) else op.name
+        self.suite.check("valid_request_handled", name, params, outcome,
+                         self.suite.predict(name, params, account=account), as_property=prop)
         reason = outcome.error.get("reason")
-        self.suite.observe(op.name, "valid requests in the state machine were",
+        self.suite.observe(name, "valid requests in the state machine were",
                            "not sent (real-account guard or resource budget)" if outcome.not_sent else
                            f"refused with {outcome.error_code}" + (f" ({reason})" if reason else ""))
 
-    def refresh(self, op: TokenOperation, arn: str, params: dict, account: str | None, prop: str) -> None:
-        """After a successful effect: read it back, check the request's members show, remember the view."""
+    def refresh(self, op: TokenOperation, arn: str, params: dict, account: str | None, prop: str,
+                step: int = 0) -> None:
+        """After a successful effect: tell the reference model, read it back, compare the read with it."""
         self.suite.observe(op.name, "valid requests in the state machine were", "accepted")
+        if op.effect == "create":
+            self.reference.created(op.name, arn, self.suite.target.effective_params(op.name, params),
+                                   account=account, step=step, tags_complete=not self.suite.target.shares_fixtures)
+        else:
+            self.reference.changed(op.name, arn, params, step=step)
         read = self.suite.read(self.resource, arn, account=account)
         if not read.ok:
             self.suite.trace.add(_read_call(self.resource.read, self.resource.identifier, arn, read, account))
@@ -189,6 +261,8 @@ class TokenMachine(RuleBasedStateMachine):
             # The read is the check's evidence: in the trace, so the reproduction makes it too.
             self.suite.trace.add(_read_call(self.resource.read, self.resource.identifier, arn, read, account))
             self.suite.check("effect_visible", op.name, params, read_view(self.resource, read), as_property=prop)
+        self.suite.check("matches_reference", op.name, self.reference, arn, read_view(self.resource, read),
+                         f"after {op.name}", as_property=prop)
         self.expected[arn] = read_view(self.resource, read)
         self.accounts[arn] = account
 
@@ -201,7 +275,7 @@ class TokenMachine(RuleBasedStateMachine):
 
     def created(self, use: TokenUse, prop: str) -> Ref:
         arn = use.outcome.response[use.op.response_identifier]
-        self.refresh(use.op, arn, use.params, use.account, prop)
+        self.refresh(use.op, arn, use.params, use.account, prop, use.step)
         return Ref(arn, use)
 
     def _replay(self, use: TokenUse, prop: str = "replay-equivalence") -> Outcome:
@@ -272,10 +346,28 @@ class TokenMachine(RuleBasedStateMachine):
             return multiple()
         if op.name == "SendProcurementPortalValidation":
             self.suite.target.note_validation_sent(ref.arn)
-        self.refresh(op, ref.arn, params, ref.creation.account, "valid-requests")
+        self.refresh(op, ref.arn, params, ref.creation.account, "valid-requests", step)
         use = TokenUse(op, params, outcome, ref.creation.account, step)
         self.follow_up(use, data)
+        self.replay_earlier_change(use)
         return use
+
+    def replay_earlier_change(self, use: TokenUse) -> None:
+        """After an update, replay an earlier update of the same resource whose payload differs from what the
+        resource now holds (the latest such): a replay has no effect of its own (protocol), so the reads (the
+        invariant, after this step) must still show the later change. Right after each update, not left to the
+        rule lottery (a seed whose machine drew `replay_change` at the wrong moment never took this path)."""
+        if use.op.effect != "update":
+            return
+        arn = use.params[self.resource.identifier]
+        earlier = self.changes.setdefault(arn, [])
+        state = self.reference.states.get(arn)
+        differs = [u for u in earlier if state is not None and any(
+            name in state.members and comparable(value) != comparable(state.members[name].value)
+            for name, value in u.params.items() if name not in (u.op.token_member, self.resource.identifier))]
+        earlier.append(use)
+        if differs:
+            self._replay(differs[-1])
 
     @rule(target=deleted, ref=consumes(resources), data=st.data())
     def delete(self, ref, data):
@@ -287,6 +379,7 @@ class TokenMachine(RuleBasedStateMachine):
             self.explained(op, params, outcome, "valid-requests", ref.creation.account)
             return multiple()
         self.expected.pop(ref.arn, None)
+        self.reference.deleted(ref.arn)
         self.gone.add(ref.arn)
         use = TokenUse(op, params, outcome, ref.creation.account, step)
         if self.selected(op):
@@ -321,7 +414,7 @@ class TokenMachine(RuleBasedStateMachine):
         if not outcome.ok:
             self.explained(verify, params, outcome, "valid-requests", account)
             return multiple()
-        self.refresh(verify, ref.arn, params, account, "valid-requests")
+        self.refresh(verify, ref.arn, params, account, "valid-requests", step)
         use = TokenUse(verify, params, outcome, account, step)
         self.follow_up(use, data)
         return use
@@ -334,6 +427,29 @@ class TokenMachine(RuleBasedStateMachine):
 
     @rule(use=tokens)
     def replay_change(self, use):
+        self._replay(use)
+
+    @precondition(lambda self: any(op.effect == "update" for op in self.change_ops))
+    @rule(use=tokens, data=st.data())
+    def replay_after_a_later_change(self, use, data):
+        """Property 1 on a rare path: change the resource again (`use`'s request with one member changed, a new
+        token), then replay `use`. The replay has no effect of its own, so the reads (the invariant, after this
+        step) must show the later change, not `use`'s members written again."""
+        arn = use.params[self.resource.identifier]
+        if use.op.effect != "update" or arn not in self.expected:
+            return
+        self.begin("replay-equivalence", use.op)
+        mutation = data.draw(strategies.mutations(use.op.name, dict(use.params), hints=self.suite.hints),
+                             label="the later change: one field changed")
+        params = self.suite.prepare(use.op.name, mutation.params)
+        params.update({self.resource.identifier: arn, use.op.token_member: self.new_token(data, use.op)})
+        outcome, step = self.call(use.op, params, account=use.account,
+                                  note=f"a later change: step {use.step}'s request, {mutation.description}")
+        if not outcome.ok:
+            self.explained(use.op, params, outcome, "valid-requests", use.account)
+            return
+        self.refresh(use.op, arn, params, use.account, "replay-equivalence", step)
+        self.changes.setdefault(arn, []).append(TokenUse(use.op, params, outcome, use.account, step))
         self._replay(use)
 
     # -- 2. conflict rejection ---------------------------------------------------------------------------------
@@ -352,13 +468,13 @@ class TokenMachine(RuleBasedStateMachine):
             self._conflict(gone.use, data)
 
     # -- 3. independence ---------------------------------------------------------------------------------------
-    @rule(target=resources, ref=resources)
-    def same_payload_new_token(self, ref):
+    @rule(target=resources, ref=resources, data=st.data())
+    def same_payload_new_token(self, ref, data):
         use = ref.creation
         if not self.selected(use.op):
             return multiple()
         self.begin("independence", use.op)
-        params = Params({**use.params, use.op.token_member: self.token()})
+        params = Params({**use.params, use.op.token_member: self.new_token(data, use.op)})
         outcome, step = self.call(use.op, params, account=use.account,
                                   note=f"same payload as step {use.step}, new token")
         self.suite.check("independent_tokens", use.op.name, params, use.outcome, outcome,
@@ -369,21 +485,23 @@ class TokenMachine(RuleBasedStateMachine):
             return multiple()
         return self.created(TokenUse(use.op, params, outcome, use.account, step), "independence")
 
-    @rule(target=tokens, use=tokens)
-    def change_again_new_token(self, use):
+    @rule(target=tokens, use=tokens, data=st.data())
+    def change_again_new_token(self, use, data):
         self.begin("independence", use.op)
         arn = use.params[self.resource.identifier]
         if arn not in self.expected:
             return multiple()
-        params = Params({**use.params, use.op.token_member: self.token()})
+        params = Params({**use.params, use.op.token_member: self.new_token(data, use.op)})
         outcome, step = self.call(use.op, params, account=use.account,
                                   note=f"same payload as step {use.step}, new token")
         self.suite.check("independent_tokens", use.op.name, params, use.outcome, outcome,
                          self.suite.predict(use.op.name, params, account=use.account))
         if not outcome.ok:
             return multiple()
-        self.refresh(use.op, arn, params, use.account, "independence")
-        return TokenUse(use.op, params, outcome, use.account, step)
+        self.refresh(use.op, arn, params, use.account, "independence", step)
+        again = TokenUse(use.op, params, outcome, use.account, step)
+        self.replay_earlier_change(again)
+        return again
 
     # -- 4. autofill -------------------------------------------------------------------------------------------
     @rule(target=resources, data=st.data())
@@ -493,25 +611,75 @@ class TokenMachine(RuleBasedStateMachine):
             return multiple()
         if op.name == "SendProcurementPortalValidation":
             self.suite.target.note_validation_sent(ref.arn)
-        self.refresh(op, ref.arn, params, ref.creation.account, "scope")
-        return TokenUse(op, params, done, ref.creation.account, step)
+        self.refresh(op, ref.arn, params, ref.creation.account, "scope", step)
+        use = TokenUse(op, params, done, ref.creation.account, step)
+        self.replay_earlier_change(use)
+        return use
 
     @rule(ref=resources)
     def token_from_another_account(self, ref):
-        other = self.suite.target.other_account
+        """The creating call's token and payload from an account outside the organisation and from a member of
+        the payer's own (a store keyed by organisation shares tokens only inside it)."""
+        target = self.suite.target
         use = ref.creation
-        if other is None or not self.selected(use.op):
+        if target.other_account is None or not self.selected(use.op):
+            return  # the target cannot call as another account
+        members = [m for m in target.members if m not in (target.payer, use.account)]
+        for other, where in ((target.other_account, "outside"), *((m, "inside") for m in members[:1])):
+            self.begin("scope", use.op)
+            outcome, _ = self.call(use.op, use.params, account=other,
+                                   note=f"step {use.step}'s token and payload, from account {other} ({where} "
+                                        f"the organisation)")
+            self.suite.check("token_scoped_to_account", use.op.name, use.outcome, outcome)
+            self.suite.observe(use.op.name, f"the same token from another account {where} the organisation",
+                               "made that account's own resource" if outcome.ok else f"answered {outcome.error_code}")
+            if outcome.ok:  # the other account's own resource: delete it now, as that account
+                arn = outcome.response[use.op.response_identifier]
+                self.call(self.delete_op, {self.resource.identifier: arn, self.delete_op.token_member: self.token()},
+                          account=other, note=f"clean up account {other}'s resource")
+
+    # -- tags: the reference model against ListTagsForResource ---------------------------------------------------
+    @precondition(lambda self: self.tagging)
+    @rule(ref=resources, data=st.data())
+    def tag_then_untag(self, ref, data):
+        """Tag a live resource with a few distinct keys, untag several of its keys at once, and compare the tags
+        listed with the reference after each."""
+        arn, account = ref.arn, ref.creation.account
+        if arn not in self.expected:
             return
-        self.begin("scope", use.op)
-        outcome, _ = self.call(use.op, use.params, account=other,
-                               note=f"step {use.step}'s token and payload, from account {other}")
-        self.suite.check("token_scoped_to_account", use.op.name, use.outcome, outcome)
-        self.suite.observe(use.op.name, "the same token from another account",
-                           "made that account's own resource" if outcome.ok else f"answered {outcome.error_code}")
-        if outcome.ok:  # the other account's own resource: delete it now, as that account
-            arn = outcome.response[use.op.response_identifier]
-            self.call(self.delete_op, {self.resource.identifier: arn, self.delete_op.token_member: self.token()},
-                      account=other, note=f"clean up account {other}'s resource")
+        self.begin("state-matches-reads", self.create_op)
+        raw = data.draw(strategies.requests("TagResource", hints=self.suite.hints), label="tag request")
+        tags = _distinct_tags(raw.get("ResourceTags") or [])
+        if len(set(self.reference.live_tag_keys(arn)) | {t["Key"] for t in tags}) <= _TAGS_MAX:
+            # (past the model's maximum a refusal is right, and the oracle does not predict tag quotas)
+            params = {"ResourceArn": arn, "ResourceTags": tags}
+            outcome, _ = self.call("TagResource", params, account=account, note="tag")
+            if not outcome.ok:
+                self.explained("TagResource", params, outcome, "valid-requests", account)
+            else:
+                self.reference.tagged(arn, tags)
+                self._compare_tags(arn, account, "after TagResource")
+        keys = self.reference.live_tag_keys(arn)
+        if len(keys) < 2:
+            return
+        count = data.draw(st.integers(2, min(len(keys), 4)), label="keys to untag")
+        chosen = data.draw(st.permutations(keys), label="untag order")[:count]
+        params = {"ResourceArn": arn, "ResourceTagKeys": chosen}
+        outcome, _ = self.call("UntagResource", params, account=account, note=f"untag {count} keys")
+        if not outcome.ok:
+            self.explained("UntagResource", params, outcome, "valid-requests", account)
+            return
+        self.reference.untagged(arn, chosen)
+        self._compare_tags(arn, account, f"after an UntagResource of {count} keys")
+
+    def _compare_tags(self, arn: str, account: str | None, when: str) -> None:
+        outcome, _ = self.call("ListTagsForResource", {"ResourceArn": arn}, account=account, note="read the tags")
+        if not outcome.ok:
+            self._fail(self.suite.context("ListTagsForResource", "state-matches-reads"),
+                       f"{when}, ListTagsForResource cannot read the tags of the live {arn}",
+                       expected="its tags", observed=outcome.summary(), property_id="state-matches-reads")
+        self.suite.check("tags_match_reference", "ListTagsForResource", self.reference, arn,
+                         outcome.response.get("ResourceTags") or [], when)
 
     # -- 9. failure does not poison ----------------------------------------------------------------------------
     @rule(target=resources, data=st.data())
@@ -569,8 +737,15 @@ class TokenMachine(RuleBasedStateMachine):
         for arn, view in self.expected.items():
             read = self.suite.read(self.resource, arn, account=self.accounts.get(arn))
             now = read_view(self.resource, read) if read.ok else None
+            if now is not None and not self.reference.mismatches(arn, now):
+                # What the reference cannot know (LastModified, Version) may change only with a call's effect.
+                known = self.reference.states[arn].members if arn in self.reference.states else {}
+                now, view = ({k: v for k, v in d.items() if k not in known} for d in (now, view))
             if now != view:
                 self.suite.trace.add(_read_call(self.resource.read, self.resource.identifier, arn, read, self.accounts.get(arn)))
+                if now is not None:
+                    self.suite.check("matches_reference", op, self.reference, arn, read_view(self.resource, read),
+                                     f"after {op}", as_property=prop)
                 ctx.fail(f"after {op}, {self.resource.read} shows {arn} changed although one call's effect "
                          f"was already in place", expected=f"unchanged: {_brief(view)}",
                          observed=read.summary() if not read.ok else _brief(now))
@@ -595,6 +770,26 @@ class TokenMachine(RuleBasedStateMachine):
 
     def machine_arns(self) -> frozenset[str]:
         return frozenset(self.expected) | frozenset(self.gone)
+
+
+def _token_variant(token: str, how: str) -> str:
+    """`token` with its letter case swapped, or with the character after its last "~" changed: a different
+    token (case-sensitive), unique because every token of the run ends "~r<run>-<n>" with its own n."""
+    if how == "case swapped":
+        return token.swapcase()
+    at = token.rfind("~") + 1
+    return token[:at] + ("s" if token[at] != "s" else "t") + token[at + 1:]
+
+
+def _distinct_tags(tags: list[dict]) -> list[dict]:
+    """The drawn tags with distinct keys, at least two (a key suffixed where the draw repeated or lacked one)."""
+    drawn = {t["Key"]: t.get("Value", "") for t in tags if t.get("Key")}
+    base = next(iter(drawn), "k")
+    for n in range(2, 4):
+        if len(drawn) >= 2:
+            break
+        drawn.setdefault(f"{base[:120]}-{n}", "")
+    return [{"Key": key, "Value": value} for key, value in list(drawn.items())[:4]]
 
 
 def _sent_token(outcome: Outcome, op: TokenOperation) -> str:
