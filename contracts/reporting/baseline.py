@@ -126,7 +126,10 @@ BEHAVIOURS: tuple[Behaviour, ...] = (
     # Under the operation whose token is reused: whichever other operation the machine drew reuses it (each of them
     # alone is drawn too rarely to be observed in every run), and token scope is the token store's, not theirs.
     Behaviour(r"a token (\w+) had used", "scope", "its token, reused by another operation", under=1),
-    Behaviour(r"the same token from another account", "scope", "the same token from another account"),
+    Behaviour(r"the same token from another account inside the organisation", "scope",
+              "the same token from another account inside the organisation"),
+    Behaviour(r"the same token from another account outside the organisation", "scope",
+              "the same token from another account outside the organisation"),
     Behaviour(r"a token whose request was refused", "failure-does-not-poison",
               "a token whose request was refused by validation"),
     # -- reads (contracts/suite/test_reads.py): fixed probes, observed in every run that selects them

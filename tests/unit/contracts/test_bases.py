@@ -237,17 +237,33 @@ def test_an_assumed_expectation_is_a_divergence_on_a_plausible_variant(tmp_path)
     assert all("basis" in cell for op in results["operations"].values() for cell in op["properties"].values())
 
 
+# TokenPerAccount comparing payloads byte for byte, as --strict does: so under --strict the only expectation it
+# breaks is the assumed token scope (with its default semantic comparison, a reordered account list reused with
+# its token would be a conflict it accepts, and the machine would end there first).
+STRICT_TARGET = """
+from invoicing_mock.behaviour import Behaviour
+from invoicing_mock.plausible import TokenPerAccount
+
+
+class TokenPerAccountBytes(TokenPerAccount):
+    BEHAVIOUR = Behaviour.of({**TokenPerAccount.BEHAVIOUR.to_dict(), "payload_comparison": "bytes"})
+"""
+
+
 def test_under_strict_an_assumed_expectation_binds_every_target(tmp_path):
     # A process of its own, as the sibling test above: in this test session Hypothesis would draw from a larger
     # pool of our constants (the test modules are loaded too), so the seeded run would not be the same run.
+    (tmp_path / "strict_target.py").write_text(STRICT_TARGET)
     done = subprocess.run(
         [sys.executable, "-m", "contracts.cli", "run", *SCOPE_RUN, "--mock-backend",
-         "invoicing_mock.plausible:TokenPerAccount", "--strict", "--report-dir", str(tmp_path)],
+         "strict_target:TokenPerAccountBytes", "--strict", "--report-dir", str(tmp_path)],
         capture_output=True, text=True, timeout=600, cwd=tmp_path,
-        env={**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
+        env={**os.environ, "PYTHONPATH": str(tmp_path), "AWS_ACCESS_KEY_ID": "testing",
+             "AWS_SECRET_ACCESS_KEY": "testing"})
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-2000:]
     strict = json.loads((tmp_path / "results.json").read_text())
-    scope = strict["operations"]["UpdateInvoiceUnit"]["properties"]["scope"]
+    scope = strict["operations"]["UpdateInvoiceUnit"]["properties"].get("scope")
+    assert scope is not None, done.stdout[-6000:]
     assert scope["verdict"] == "violated" and scope["failures"][0]["basis"] == "assumed"
 
 
