@@ -67,7 +67,7 @@ class Profile:
 # account (seeds 1-3: dev 14, ci 39-47, thorough 161 with seed 1, of which 77 became resources); a create over the
 # budget is not sent and its checks are skipped.
 PROFILES = {
-    "dev": Profile(Sizing(10, 8, 12), 20, "a quick look while editing (seconds)", Sizing(2, 1, 4), 25),
+    "dev": Profile(Sizing(10, 10, 25), 20, "a quick look while editing (seconds)", Sizing(2, 1, 4), 25),
     "ci": Profile(Sizing(40, 30, 25), 60, "the regression gate (under a minute against the emulator)",
                   Sizing(5, 3, 6), 60),
     "thorough": Profile(Sizing(300, 200, 50), 300, "before a release (many minutes)", Sizing(15, 10, 10), 250),
