@@ -374,43 +374,59 @@ def _first(pack_run: PackRun, op: PackOperation, prop: str, request: dict, scrip
     return first
 
 
+def _reuse_token(pack_run: PackRun, op: PackOperation, prop: str, spec: Answer, payload: dict, *, change, note: str,
+                 subject: str, label: str, then=None) -> None:
+    """What replay and conflict share: a first request and its read-backs, the same token again with
+    `change(request)`, the effects, answer and details judged against `spec`, `then(first, second, script)`, and
+    the cleanup of whatever either request made."""
+    pack_run.trace.reset()
+    request = {**payload, op.token: str(uuid.uuid4())}
+    script = pack_run.script()
+    first = _first(pack_run, op, prop, request, script)
+    second = None
+    try:
+        if not first.ok:
+            return
+        before = reads(pack_run, op, request, first.response, "read back after the first request")
+        script_reads(script, op, request, first.response, "before")
+        again = change(request)
+        second = pack_run.call(op.name, again, note=note)
+        script.call("second", op.name, again)
+        pack_run.results.observe(op.name, subject, "succeeded" if second.ok else
+                                 f"was refused with {second.error_code}")
+        # The effects first: a duplicate is the gravest departure, and the read-backs see it whatever answered.
+        check_effects(pack_run, op, prop, spec, request, first, before, script, label)
+        check_answer(pack_run, op, prop, spec, first, second, script, label)
+        check_details(pack_run, op, prop, spec, first, second, script, label)
+        if then is not None:
+            then(first, second, script)
+    finally:
+        pack_run.cleanup(op, request, first)
+        if second is not None:  # a second effect, where the target made one
+            pack_run.cleanup(op, request, second)
+
+
 def test_replay(pack_run: PackRun, token_operation: str) -> None:
     """Same token, same payload: the pack's acceptable answer, and the read-back counts the documented effects."""
     service, op = pack_run.pack.service, pack_run.pack.operations[token_operation]
 
+    def same_response(first: Outcome, second: Outcome, script: Script) -> None:
+        if not (second.ok and op.replay.same_response):
+            return
+        source = op.replay.same_response_source or op.replay.source
+        differ = [m for m in op.replay.same_response
+                  if (first.response or {}).get(m) != (second.response or {}).get(m)]
+        pack_run.judge(op.name, "replay-equivalence", "same-response", source, not differ,
+                       f"a replay answered other {', '.join(differ)}",
+                       expected=f"the first answer's {', '.join(op.replay.same_response)}",
+                       observed=f"{second.summary()} after {first.summary()}", script=script,
+                       assert_=f"all(first.get(m) == second.get(m) for m in {op.replay.same_response!r})")
+
     @given(payload=payloads(service, op))
     def example(payload: dict) -> None:
-        pack_run.trace.reset()
-        request = {**payload, op.token: str(uuid.uuid4())}
-        script = pack_run.script()
-        first = _first(pack_run, op, "replay-equivalence", request, script)
-        second = None
-        try:
-            if not first.ok:
-                return
-            before = reads(pack_run, op, request, first.response, "read back after the first request")
-            script_reads(script, op, request, first.response, "before")
-            second = pack_run.call(op.name, request, note="replay (same token, same payload)")
-            script.call("second", op.name, request)
-            pack_run.results.observe(op.name, "replay with the same token", "succeeded" if second.ok else
-                                     f"was refused with {second.error_code}")
-            # The effects first: a duplicate is the gravest departure, and the read-backs see it whatever answered.
-            check_effects(pack_run, op, "replay-equivalence", op.replay, request, first, before, script, "a replay")
-            check_answer(pack_run, op, "replay-equivalence", op.replay, first, second, script, "a replay")
-            check_details(pack_run, op, "replay-equivalence", op.replay, first, second, script, "a replay")
-            if second.ok and op.replay.same_response:
-                source = op.replay.same_response_source or op.replay.source
-                differ = [m for m in op.replay.same_response
-                          if (first.response or {}).get(m) != (second.response or {}).get(m)]
-                pack_run.judge(op.name, "replay-equivalence", "same-response", source, not differ,
-                               f"a replay answered other {', '.join(differ)}",
-                               expected=f"the first answer's {', '.join(op.replay.same_response)}",
-                               observed=f"{second.summary()} after {first.summary()}", script=script,
-                               assert_=f"all(first.get(m) == second.get(m) for m in {op.replay.same_response!r})")
-        finally:
-            pack_run.cleanup(op, request, first)
-            if second is not None:  # a second effect, where the target made one
-                pack_run.cleanup(op, request, second)
+        _reuse_token(pack_run, op, "replay-equivalence", op.replay, payload, change=dict,
+                     note="replay (same token, same payload)", subject="replay with the same token",
+                     label="a replay", then=same_response)
 
     example()
 
@@ -422,33 +438,12 @@ def test_conflict(pack_run: PackRun, token_operation: str) -> None:
 
     @given(payload=payloads(service, op), data=st.data())
     def example(payload: dict, data) -> None:
-        pack_run.trace.reset()
         member = data.draw(st.sampled_from(op.vary), label="changed member")
         other = data.draw(whole.filter(lambda p: member in p and p[member] != payload.get(member))
                           .map(lambda p: p[member]), label=f"another {member}")
-        request = {**payload, op.token: str(uuid.uuid4())}
-        script = pack_run.script()
-        first = _first(pack_run, op, "conflict-rejection", request, script)
-        second = None
-        try:
-            if not first.ok:
-                return
-            before = reads(pack_run, op, request, first.response, "read back after the first request")
-            script_reads(script, op, request, first.response, "before")
-            changed = {**request, member: other}
-            second = pack_run.call(op.name, changed, note=f"same token, another {member}")
-            script.call("second", op.name, changed)
-            pack_run.results.observe(op.name, f"the same token with another {member}", "succeeded" if second.ok
-                                     else f"was refused with {second.error_code}")
-            check_effects(pack_run, op, "conflict-rejection", op.conflict, request, first, before, script,
-                          f"the same token with another {member}")
-            check_answer(pack_run, op, "conflict-rejection", op.conflict, first, second, script,
-                         f"the same token with another {member}")
-            check_details(pack_run, op, "conflict-rejection", op.conflict, first, second, script,
-                          f"the same token with another {member}")
-        finally:
-            pack_run.cleanup(op, request, first)
-            if second is not None:  # a second effect, where the target made one
-                pack_run.cleanup(op, request, second)
+        label = f"the same token with another {member}"
+        _reuse_token(pack_run, op, "conflict-rejection", op.conflict, payload,
+                     change=lambda request: {**request, member: other}, note=f"same token, another {member}",
+                     subject=label, label=label)
 
     example()
