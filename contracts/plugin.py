@@ -323,6 +323,7 @@ def suite(pytestconfig: pytest.Config):
     suite.embedded = embedded_emulator(run)
     suite.strict = run.options.strict
     suite.divergence = _recording_divergences(run, suite)
+    suite.discover()
     try:
         yield suite
     finally:
@@ -338,12 +339,14 @@ def suite(pytestconfig: pytest.Config):
 
 
 @pytest.fixture(autouse=True)
-def _delete_what_this_test_created(request: pytest.FixtureRequest):
-    """Per test: resources the test created are deleted when it ends (quotas stay free, endpoints stay clean)."""
+def _each_test_on_its_own(request: pytest.FixtureRequest):
+    """Per test: it starts from what the suite knew before any test ran, and the resources it created are
+    deleted when it ends (quotas stay free, endpoints stay clean)."""
     if "suite" not in request.fixturenames:
         yield
         return
     suite = request.getfixturevalue("suite")
+    suite.begin_test()
     before = suite.ledger.arns()
     yield
     suite.ledger.cleanup(suite, since=before | suite.shared_fixture_arns())

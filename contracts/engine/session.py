@@ -274,7 +274,6 @@ class Suite:
                              if k not in secret_names}
         self.oracle = Oracle(self.target.payer, self.target.members, rate_limited=self.target.kind == "aws",
                              validation_code=self.target.validation_code)
-        self._discovered = False
         self.seen_violations: list[ContractViolation] = []  # every violation raised, for flaky replays
 
     # -- calls -------------------------------------------------------------------------------------------------
@@ -409,10 +408,9 @@ class Suite:
     }
 
     def discover(self) -> None:
-        """Once per session: read identifiers the read operations need (invoice IDs, portal identifiers)."""
-        if self._discovered:
-            return
-        self._discovered = True
+        """Once, before the first test: read identifiers the read operations need (invoice IDs, portal
+        identifiers). Before any test rather than in the first that needs them, so every test starts from the same
+        knowledge whichever tests ran before it in this process (a split run gives the single run's results)."""
         api = self.api()
         for operation, params in self.DISCOVERY.items():
             outcome = api.call(operation, params(self), record=False, note="discover identifiers")
@@ -432,6 +430,11 @@ class Suite:
         if not extra:
             return None
         return Hints(accounts=self.target.members, arns=self.fixture_arns, members={**self.hint_members, **extra})
+
+    def begin_test(self) -> None:
+        """Before each test: nothing one test aimed at carries into the next (a test's draws may not depend on
+        which tests ran before it in this process: a split run must give the single run's results)."""
+        self.fixture_arns = ()
 
     # -- fixtures ----------------------------------------------------------------------------------------------
     def fixture(self, kind: str, make: Callable[[], dict]) -> str | None:

@@ -53,7 +53,6 @@ def make_fixtures(suite: Suite, operation: str) -> None:
     suite.trace.reset_all()
     arns = (suite.fixture(kind, lambda make=FIXTURES[kind]: make(suite)) for kind in fixture_kinds(suite, operation))
     suite.fixture_arns = tuple(arn for arn in arns if arn is not None)
-    suite.discover()
     suite.resync()
 
 
