@@ -153,12 +153,27 @@ def _select_service(run: RunContext, items: list[pytest.Item], config: pytest.Co
         items[:] = [item for item in items if item not in dropped]
 
 
+# The deterministic phases run first, whatever their modules' names: the scripted machines (a fault on the common
+# path of a token fails within the first seconds), then the coverage phase, then Hypothesis's exploration. The
+# order changes no result: no test depends on the tests before it (Suite.begin_test).
+FIRST = ("test_idempotency_script", "test_coverage")
+
+
+def _phase(item: pytest.Item) -> int:
+    module = getattr(item, "module", None)
+    if module is None or not in_suite(module.__name__):
+        return len(FIRST)
+    name = getattr(item, "originalname", item.name)
+    return FIRST.index(name) if name in FIRST else len(FIRST)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """--service: the pack's tests or Invoicing's; --shard i/n: keep the suite's tests of part i
-    (contracts.engine.parallel.partition); other tests stay."""
+    """The deterministic phases first (FIRST); --service: the pack's tests or Invoicing's; --shard i/n: keep the
+    suite's tests of part i (contracts.engine.parallel.partition); other tests stay."""
     run = config.stash.get(RUN, None)
     if run is not None:
         _select_service(run, items, config)
+        items.sort(key=_phase)  # stable: each phase keeps the collection's order
     if run is None or not run.options.shard:
         return
     shard = parallel.Shard.parse(run.options.shard)

@@ -1,9 +1,10 @@
-"""The coverage phase: before random exploration (this module sorts first), every operation gets, whatever the
-run's seed, one request per violation site of its input (each labelled invalid request, refused at its layer),
-one valid request per edge of the model (every bounded string, list, map and number at its min and at its max,
-every enum value; `max + 1` and `min - 1` are violation sites already; a list of tags at a size has that many
-distinct keys), and one valid request aimed at identifiers known to exist. A create or change of one resource
-at an edge is read back and the read's output schema checked (a value stored wrong shows only there). Values come from `strategies.fixed_example`: fixed per site, never drawn from the
+"""The coverage phase: before random exploration (the plugin runs it first, after the scripted machines of
+test_idempotency), every operation gets, whatever the run's seed, one request per violation site of its input (each
+labelled invalid request, refused at its layer), one valid request per edge of the model (every bounded string,
+list, map and number at its min and at its max, every enum value; `max + 1` and `min - 1` are violation sites
+already; a list of tags at a size has that many distinct keys), and one valid request aimed at identifiers known to
+exist. A create or change of one resource at an edge is read back and the read's output schema checked (a value
+stored wrong shows only there). Values come from `strategies.fixed_example`: fixed per site, never drawn from the
 run's seed, so no seed can miss a site. The checks are those of the stateless contracts (contracts.suite.exchanges).
 
 Every case runs even after a violation: the test reports them all at the end.

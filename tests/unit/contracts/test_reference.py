@@ -9,7 +9,7 @@ import pytest
 
 from contracts.engine.reference import ABSENT, ReferenceModel
 from contracts.packs.contract import load
-from contracts.suite.test_idempotency import _distinct_tags, _token_variant
+from contracts.suite.test_idempotency import _RUN, _distinct_tags, _token_variant
 from invoicing_mock import mock_invoicing
 from invoicing_mock.models import InvoicingBackend
 from invoicing_mock.mutants import CATALOGUE
@@ -155,6 +155,9 @@ def test_token_variants_differ_from_their_source_only_as_announced_and_never_rep
     assert changed != token and sum(a != b for a, b in zip(token, changed)) == 1 and len(changed) == len(token)
     assert _token_variant(swapped, "case swapped") == token  # the machine falls back to a fresh one then
     assert len({token, swapped, changed, _token_variant(changed, "one character changed")}) == 4
+    # Past a UUID's length: a store keeping 36 characters would take the variant for the token itself.
+    ours = f"t~{_RUN}-3"
+    assert len(ours) > 36 and _token_variant(ours, "one character changed")[:36] == ours[:36]
 
 
 def test_the_untag_rule_always_has_several_distinct_keys():
