@@ -154,9 +154,10 @@ def _select_service(run: RunContext, items: list[pytest.Item], config: pytest.Co
 
 
 # The deterministic phases run first, whatever their modules' names: the scripted machines (a fault on the common
-# path of a token fails within the first seconds), then the coverage phase, then Hypothesis's exploration. The
-# order changes no result: no test depends on the tests before it (Suite.begin_test).
-FIRST = ("test_idempotency_script", "test_coverage")
+# path of a token fails within the first seconds), then the coverage phase (its violation sites of every operation
+# before its edges), then Hypothesis's exploration. The order changes no result: no test depends on the tests
+# before it (Suite.begin_test).
+FIRST = ("test_idempotency_script", "test_coverage_violations", "test_coverage_edges")
 
 
 def _phase(item: pytest.Item) -> int:

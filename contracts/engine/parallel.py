@@ -34,6 +34,7 @@ STATE_FORMAT = "invoicing-contracts results state"
 EXCLUSIVE_TESTS = {
     ("contracts.suite.test_idempotency", "test_idempotency"):
         "its invariant compares List with the machine's model: another worker's resources would be extra",
+    ("contracts.suite.test_idempotency", "test_idempotency_script"): "the same machine, scripted",
     ("contracts.suite.test_reads", "test_pagination_shows_each_item_once"):
         "compares two listings of the whole account: another worker's changes would differ between them",
     ("contracts.suite.test_faults", "*"):
@@ -50,8 +51,10 @@ COSTS = {
     "test_idempotency": 10.0,  # a state machine: a third of a ci run each
     "test_as_of_reads_the_past": 2.2,
     "test_concurrent_duplicates": 1.2,
+    "test_idempotency_script": 0.7,
     "test_lost_response": 0.4,
-    "test_coverage": 0.4,
+    "test_coverage_edges": 0.3,
+    "test_coverage_violations": 0.1,
     "test_invalid_requests": 0.3,
     "test_fault_refusal_does_not_poison": 0.2,
     "test_valid_requests": 0.2,

@@ -7,7 +7,8 @@ exist. A create or change of one resource at an edge is read back and the read's
 stored wrong shows only there). Values come from `strategies.fixed_example`: fixed per site, never drawn from the
 run's seed, so no seed can miss a site. The checks are those of the stateless contracts (contracts.suite.exchanges).
 
-Every case runs even after a violation: the test reports them all at the end.
+Two tests per operation, violation sites and edges; every case runs even after a violation, and the test reports
+them all at its end.
 """
 
 from __future__ import annotations
@@ -38,18 +39,37 @@ def _edge_and_read_back(suite: Suite, operation: str, params: dict, *, note: str
     read_back(suite, operation, params, outcome)
 
 
-def test_coverage(suite: Suite, operation: str) -> None:
-    violations: list[ContractViolation] = []
+class Attempts:
+    """Every case runs even after a violation; the test reports them all at its end."""
 
-    def attempt(send, *args, **kwargs) -> None:
+    def __init__(self) -> None:
+        self.violations: list[ContractViolation] = []
+
+    def __call__(self, send, *args, **kwargs) -> None:
         try:
             send(*args, **kwargs)
         except ContractViolation as violation:
-            violations.append(violation)
+            self.violations.append(violation)
 
+    def report(self, operation: str) -> None:
+        if len(self.violations) == 1:
+            raise self.violations[0]
+        if self.violations:
+            raise ExceptionGroup(f"{len(self.violations)} coverage-phase violations of {operation}", self.violations)
+
+
+def test_coverage_violations(suite: Suite, operation: str) -> None:
+    """One request per violation site (the cheaper half: every operation's runs before any edge's)."""
+    attempt = Attempts()
     for site in strategies.violation_sites(operation):
         invalid = strategies.fixed_example(strategies.invalid_requests(operation, site, hints=suite.hints))
         attempt(send_invalid, suite, operation, invalid)
+    attempt.report(operation)
+
+
+def test_coverage_edges(suite: Suite, operation: str) -> None:
+    """One valid request per edge of the model, then one aimed at known identifiers."""
+    attempt = Attempts()
     known = suite.discovered_hints(operation) or suite.hints
     for index, site in enumerate(strategies.edge_sites(operation)):
         # A fixed draw of its own per edge (`at`): the same base request for every edge would make all but the
@@ -61,7 +81,4 @@ def test_coverage(suite: Suite, operation: str) -> None:
     params = suite.prepare(operation, strategies.fixed_example(strategies.requests(operation, hints=known)))
     attempt(send_valid, suite, operation, params, note="coverage: a request aimed at known identifiers",
             subject="the coverage phase's request aimed at known identifiers was")
-    if len(violations) == 1:
-        raise violations[0]
-    if violations:
-        raise ExceptionGroup(f"{len(violations)} coverage-phase violations of {operation}", violations)
+    attempt.report(operation)

@@ -200,6 +200,7 @@ def test_exclusive_holder_keeps_shared_ones_out_and_waits_for_them(tmp_path):
 def test_which_tests_need_a_shared_target_to_themselves():
     assert parallel.exclusive("contracts.suite.test_faults", "test_expiry")
     assert parallel.exclusive("contracts.suite.test_idempotency", "test_idempotency")
+    assert parallel.exclusive("contracts.suite.test_idempotency", "test_idempotency_script")
     assert parallel.exclusive("contracts.suite.test_reads", "test_pagination_shows_each_item_once")
     assert not parallel.exclusive("contracts.suite.test_stateless", "test_valid_requests")
     assert not parallel.exclusive("contracts.suite.test_reads", "test_list_filters_are_and_across_types")

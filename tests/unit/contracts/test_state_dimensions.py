@@ -18,8 +18,8 @@ CASES = {  # variant -> (the suite's tests, the failing test's name)
     "AsOfAfterDeleteNotFound": ("test_reads and as_of", "test_as_of_reads_the_past"),
     "BatchProfileDropsLast": ("test_reads and batch_profile", "test_batch_profile_answers_every_account"),
     "MemberSeesOtherMembersInvoices": ("test_reads and member_reads", "test_member_reads_only_its_own_invoices"),
-    "LongestStatusTruncated": ("test_coverage and UpdateProcurementPortalPreferenceStatus", "test_coverage"),
-    "TagQuotaOffByOne": ("test_coverage and TagResource", "test_coverage"),
+    "LongestStatusTruncated": ("test_coverage_edges and UpdateProcurementPortalPreferenceStatus", "test_coverage_edges"),
+    "TagQuotaOffByOne": ("test_coverage_edges and TagResource", "test_coverage_edges"),
 }
 
 
