@@ -153,28 +153,32 @@ def _select_service(run: RunContext, items: list[pytest.Item], config: pytest.Co
         items[:] = [item for item in items if item not in dropped]
 
 
-# The deterministic phases run first, whatever their modules' names: the scripted machines (a fault on the common
-# path of a token fails within the first seconds), then the coverage phase (its violation sites of every operation
-# before its edges), then Hypothesis's exploration. The order changes no result: no test depends on the tests
-# before it (Suite.begin_test).
+# The order changes no result (no test depends on the tests before it: Suite.begin_test), so it serves speed. In
+# one process the deterministic phases run first, whatever their modules' names: the scripted machines (a fault on
+# the common path of a token fails within the first seconds), then the coverage phase (its violation sites of every
+# operation before its edges), then Hypothesis's exploration. In xdist workers the heaviest tests go first, so the
+# workers' loads even out (longest processing time first; xdist hands out tests in this order).
 FIRST = ("test_idempotency_script", "test_coverage_violations", "test_coverage_edges")
 
 
-def _phase(item: pytest.Item) -> int:
+def _order(item: pytest.Item, workers: bool) -> float:
     module = getattr(item, "module", None)
     if module is None or not in_suite(module.__name__):
-        return len(FIRST)
+        return 0 if workers else len(FIRST)
+    if workers:
+        return -parallel.cost_of(parallel.item_key(module.__name__, item.name))
     name = getattr(item, "originalname", item.name)
     return FIRST.index(name) if name in FIRST else len(FIRST)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The deterministic phases first (FIRST); --service: the pack's tests or Invoicing's; --shard i/n: keep the
+    """The order (_order); --service: the pack's tests or Invoicing's; --shard i/n: keep the
     suite's tests of part i (contracts.engine.parallel.partition); other tests stay."""
     run = config.stash.get(RUN, None)
     if run is not None:
         _select_service(run, items, config)
-        items.sort(key=_phase)  # stable: each phase keeps the collection's order
+        workers = hasattr(config, "workerinput")
+        items.sort(key=lambda item: _order(item, workers))  # stable: ties keep the collection's order
     if run is None or not run.options.shard:
         return
     shard = parallel.Shard.parse(run.options.shard)
