@@ -37,6 +37,22 @@ def run(*args: str) -> tuple[float, int]:
     return seconds, done.returncode
 
 
+BURN = "x = 0\nfor i in range(20_000_000): x += i * i % 7"
+
+
+def ceiling() -> float:
+    """What two processes at once get from this machine: a CPU-bound loop alone, then two copies at once (the
+    throughput ratio). A virtual machine's two cores may give less than 2x to any two processes, ours too."""
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-c", BURN], check=True)
+    alone = time.monotonic() - started
+    started = time.monotonic()
+    pair = [subprocess.Popen([sys.executable, "-c", BURN]) for _ in range(2)]
+    for process in pair:
+        process.wait()
+    return 2 * alone / (time.monotonic() - started)
+
+
 def cells(report_dir: Path) -> dict:
     results = json.loads((report_dir / "results.json").read_text())
     return {(op, prop): (c["verdict"], c["checks_run"], c["examples_run"])
@@ -60,7 +76,8 @@ def main() -> int:
     one, code_one = run(*base, "--report-dir", str(out / "w1"))
     print(f"--workers 1: {one:7.1f} s (exit {code_one})")
     many, code_many = run(*base, "--workers", str(args.workers), "--report-dir", str(out / f"w{args.workers}"))
-    print(f"--workers {args.workers}: {many:7.1f} s (exit {code_many})   speed-up {one / many:.2f}x")
+    print(f"--workers {args.workers}: {many:7.1f} s (exit {code_many})   speed-up {one / many:.2f}x "
+          f"(this machine's ceiling for two processes, measured now: {ceiling():.2f}x)")
     shards = [run(*base, "--shard", f"{i}/2", "--report-dir", str(out / f"s{i}"))[0] for i in (1, 2)]
     merged, code_merged = run("merge", str(out / "s1"), str(out / "s2"), "--report-dir", str(out / "merged"))
     print(f"--shard 1/2: {shards[0]:.1f} s, --shard 2/2: {shards[1]:.1f} s (on two machines: {max(shards):.1f} s, "

@@ -112,6 +112,11 @@ class Trace:
             self._calls, self._setup = [], []
             self.unit += 1
 
+    def keep_as_setup(self) -> None:
+        """The calls so far open every later example's list too (a scripted run's first resource)."""
+        with self._lock:
+            self._setup, self._calls = self._setup + self._calls, []
+
     def add(self, call: Call, *, setup: bool = False) -> int:
         with self._lock:
             (self._setup if setup else self._calls).append(call)

@@ -435,6 +435,7 @@ class Suite:
         """Before each test: nothing one test aimed at carries into the next (a test's draws may not depend on
         which tests ran before it in this process: a split run must give the single run's results)."""
         self.fixture_arns = ()
+        self.trace.reset_all()
 
     # -- fixtures ----------------------------------------------------------------------------------------------
     def fixture(self, kind: str, make: Callable[[], dict]) -> str | None:

@@ -3,8 +3,9 @@ again, whatever the run.
 
 An answer is `("ok", response)`, `("error", code, reason)`, `("refused by botocore",)` or `("connection failed",)`.
 A successful response keeps its structure, numbers, booleans and constants (UPPER_CASE words such as statuses)
-as they are; every time becomes `<time>` (whether two changes share a timestamp depends on how fast the calls
-come, in the run as in the script); every other string becomes where its value first appeared in the steps
+as they are; a time becomes where it first appeared, or `<time>` where it appears first (so a replay that
+writes again shows a new time where the target kept it); every other string becomes where its value first appeared
+in the steps
 (`=s1.request.Name`, `=s2.InvoiceUnitArn`), or `<new>` where it appears first. So identifiers and page tokens,
 which differ from run to run, compare by what they equal: a replay answering its create's ARN reads
 `=s1.InvoiceUnitArn`, one answering a fresh ARN reads `<new>`; a name stored cut short reads `<new>` instead of
@@ -80,7 +81,15 @@ def shape(seen, value, path):
         kept = [item for item in value if not untouched(seen, item)]
         return [shape(seen, item, f"{path}[{index}]") for index, item in enumerate(kept)]
     if isinstance(value, datetime.datetime):
-        return "<time>"  # whether two changes share a timestamp depends on the pace of the calls, not the target
+        # A time seen before reads as where (a read showing the time of the change it follows); any other reads
+        # `<time>`, not its value: when a change happens is the pace of the calls, not the target. Two changes in
+        # one tick of a coarse clock can make a script read "=" where the run read `<time>`, never the reverse
+        # for a time a correct target keeps: at worst a reproduction misses a fault, it never invents one.
+        key = ("time", value.isoformat())
+        if key in seen:
+            return "=" + seen[key]
+        seen[key] = path
+        return "<time>"
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
     key = _key(value)

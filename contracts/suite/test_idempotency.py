@@ -736,7 +736,10 @@ class TokenMachine(RuleBasedStateMachine):
 
     def _state_matches_reads(self):
         prop, op = self.last_property, self.last_operation
-        ctx = self.suite.context(op, prop)
+
+        def ctx():  # made when it fails: its calls end with the read that shows the failure
+            return self.suite.context(op, prop)
+
         for arn, view in self.expected.items():
             read = self.suite.read(self.resource, arn, account=self.accounts.get(arn))
             now = read_view(self.resource, read) if read.ok else None
@@ -749,24 +752,26 @@ class TokenMachine(RuleBasedStateMachine):
                 if now is not None:
                     self.suite.check("matches_reference", op, self.reference, arn, read_view(self.resource, read),
                                      f"after {op}", as_property=prop)
-                ctx.fail(f"after {op}, {self.resource.read} shows {arn} changed although one call's effect "
+                ctx().fail(f"after {op}, {self.resource.read} shows {arn} changed although one call's effect "
                          f"was already in place", expected=f"unchanged: {_brief(view)}",
                          observed=read.summary() if not read.ok else _brief(now))
         for arn in self.gone:
             read = self.suite.read(self.resource, arn, account=self.accounts.get(arn))
             if read.ok:
                 self.suite.trace.add(_read_call(self.resource.read, self.resource.identifier, arn, read, self.accounts.get(arn)))
-                ctx.fail(f"after {op}, the deleted {arn} can be read again",
+                ctx().fail(f"after {op}, the deleted {arn} can be read again",
                          expected="ResourceNotFoundException", observed=read.summary())
         listed, failed = self.suite.listed(self.resource)
         if failed is not None:
-            ctx.fail(f"{self.resource.list} failed", expected="a listing", observed=failed.summary())
+            ctx().fail(f"{self.resource.list} failed", expected="a listing", observed=failed.summary())
         live_by_payer = {a for a in self.expected if self.accounts.get(a) in (None, self.suite.target.payer)}
         missing = sorted(live_by_payer - set(listed))
         extra = sorted(set(listed) - self.baseline - live_by_payer - (self.suite.ledger.arns() - self.machine_arns()))
         back = sorted(set(listed) & self.gone)
         if missing or extra or back:
-            ctx.fail(f"after {op}, {self.resource.list} does not show exactly the resources the calls made",
+            # The listing again, recorded: the reproduction's evidence (the compared one follows NextToken unrecorded)
+            self.suite.api().call(self.resource.list, {}, note="list again: what the invariant compared")
+            ctx().fail(f"after {op}, {self.resource.list} does not show exactly the resources the calls made",
                      expected=f"{len(live_by_payer)} live resources of this run",
                      observed=f"missing {missing[:3]}, unexpected {extra[:3]}, deleted but listed {back[:3]}")
         self.suite.results.record(op, "state-matches-reads", "state_matches_reads", True, unit=self.suite.trace.unit)
@@ -869,34 +874,42 @@ def test_idempotency_script(suite: Suite, kind: str) -> None:
 
     def step(rule: str, *args, tries: int = 1):
         """One rule, then the invariant; a rule that gave nothing (a refusal the suite predicted) is tried again
-        with the next draws, up to `tries` times."""
-        for _ in range(tries):
+        with the next draws, up to `tries` times. Each step's calls stay in the trace for the later steps (their
+        reproductions rebuild the state the earlier steps made); a try that gave nothing leaves it."""
+        for attempt in range(tries):
             given = _given(getattr(machine, rule)(*args))
             machine.state_matches_reads()
-            if given is not None:
+            if given is not None or attempt == tries - 1:
+                suite.trace.keep_as_setup()
                 return given
+            suite.trace.reset()
         return None
 
+    verify = "VerifyProcurementPortalValidation"
     try:
         ref = step("create", data, tries=8)
         if ref is None:
             return
         step("same_payload_new_token", ref, data)
-        uses = [step(f"change_{xform_name(op.name)}", ref, data, tries=4) for op in machine.change_ops]
-        if any(op.name == "VerifyProcurementPortalValidation" for op in machine.change_ops):
-            uses.append(step("send_then_verify", ref, data, tries=4))
         step("replay_create", ref)
+        step("token_from_another_account", ref)
+        if machine.tagging:
+            step("tag_then_untag", ref, data)
+        step("autofill_create", data)
+        step("refused_then_valid", data, tries=4)  # a draw botocore refuses, or aimed at the token, gives nothing
+        uses = [step(f"change_{xform_name(op.name)}", ref, data, tries=4)
+                for op in machine.change_ops if op.name != verify]
         for use in filter(None, uses):
             step("change_again_new_token", use, data)
             if use.op.effect == "update":
                 step("replay_after_a_later_change", use, data)
         if machine.change_ops:
             step("token_of_another_operation", ref, data)
-        step("token_from_another_account", ref)
-        if machine.tagging:
-            step("tag_then_untag", ref, data)
-        step("autofill_create", data)
-        step("refused_then_valid", data, tries=4)  # a draw botocore refuses, or aimed at the token, gives nothing
+        # Last: a reproduction cannot repeat a verify (it sends the run's code, and the code is the service's), so
+        # no earlier step's failure has one among its calls.
+        if any(op.name == verify for op in machine.change_ops):
+            step(f"change_{xform_name(verify)}", ref, data, tries=4)
+            step("send_then_verify", ref, data, tries=4)
         gone = step("delete", ref, data)
         if gone is not None:
             step("replay_delete", gone)
