@@ -156,9 +156,11 @@ def _select_service(run: RunContext, items: list[pytest.Item], config: pytest.Co
 # The order changes no result (no test depends on the tests before it: Suite.begin_test), so it serves speed. In
 # one process the deterministic phases run first, whatever their modules' names: the scripted machines (a fault on
 # the common path of a token fails within the first seconds), then the coverage phase (its violation sites of every
-# operation before its edges), then Hypothesis's exploration. In xdist workers the heaviest tests go first, so the
-# workers' loads even out (longest processing time first; xdist hands out tests in this order).
-FIRST = ("test_idempotency_script", "test_coverage_violations", "test_coverage_edges")
+# operation before its edges); then the read tests (a few seconds, each aimed at one state dimension), and the
+# long explorations last. In xdist workers the heaviest tests go first, so the workers' loads even out (longest
+# processing time first; xdist hands out tests in this order).
+FIRST = ("test_idempotency_script", "test_coverage_violations", "test_coverage_edges",
+         SUITE_PACKAGE + ".test_reads")
 
 
 def _order(item: pytest.Item, workers: bool) -> float:
@@ -168,7 +170,10 @@ def _order(item: pytest.Item, workers: bool) -> float:
     if workers:
         return -parallel.cost_of(parallel.item_key(module.__name__, item.name))
     name = getattr(item, "originalname", item.name)
-    return FIRST.index(name) if name in FIRST else len(FIRST)
+    for rank, first in enumerate(FIRST):
+        if first in (name, module.__name__):
+            return rank
+    return len(FIRST)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

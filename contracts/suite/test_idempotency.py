@@ -782,12 +782,13 @@ class TokenMachine(RuleBasedStateMachine):
 
 def _token_variant(token: str, how: str) -> str:
     """`token` with its letter case swapped, or with its last character changed: a different token
-    (case-sensitive). Every token of the run ends "~r<run>-<n>" with its own n, so a last digit turned into a
-    letter is unique, and past the 36th character (a store that keeps a UUID's length would take it for `token`)."""
+    (case-sensitive). Every fresh token of the run ends "~r<run>-<n>" with its own n, so a variant ends in a letter,
+    never a digit: no later fresh token can equal it. It differs past the 36th character (a store that keeps a
+    UUID's length would take it for `token`)."""
     if how == "case swapped":
         return token.swapcase()
     last = token[-1]
-    return token[:-1] + ("abcdefghij"[int(last)] if last.isdigit() else "0")
+    return token[:-1] + ("abcdefghij"[int(last)] if last.isdigit() else "y" if last == "z" else "z")
 
 
 def _distinct_tags(tags: list[dict]) -> list[dict]:
