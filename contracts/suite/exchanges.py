@@ -50,7 +50,6 @@ def make_fixtures(suite: Suite, operation: str) -> None:
     """One live resource of each kind `operation` can aim at, for the test (deleted again by the conftest's
     per-test cleanup; a real account keeps them for the session, as every create counts against its resource
     budget). A kind the target denies access to gives none (the denial is recorded: Suite.fixture)."""
-    suite.trace.reset_all()
     arns = (suite.fixture(kind, lambda make=FIXTURES[kind]: make(suite)) for kind in fixture_kinds(suite, operation))
     suite.fixture_arns = tuple(arn for arn in arns if arn is not None)
     suite.resync()

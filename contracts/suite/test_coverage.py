@@ -24,8 +24,6 @@ from contracts.suite.exchanges import make_fixtures, read_back, send_invalid, se
 @pytest.fixture(autouse=True)
 def live_fixtures(suite: Suite, operation: str):
     make_fixtures(suite, operation)
-    yield
-    suite.trace.reset_all()  # the next module's first example must not inherit this test's calls
 
 
 def _edge(site) -> str:

@@ -844,6 +844,15 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("kind", sorted(MACHINES))
 
 
+def _start_machines(suite: Suite, kind: str) -> None:
+    """Skip when none of the kind's operations is selected; else the oracle's predictions start from the state
+    as it is (machines clean up after themselves)."""
+    ops = [op.name for op in suite.contract.operations.values() if op.resource.kind == kind]
+    if not any(suite.selected(op) for op in ops):
+        pytest.skip(f"none of {', '.join(ops)} selected")
+    suite.resync()
+
+
 class FixedDraws:
     """`st.data()` for a scripted run: each draw a value fixed by its place in the script (`fixed_example`),
     never by the run's seed."""
@@ -866,11 +875,7 @@ def test_idempotency_script(suite: Suite, kind: str) -> None:
     """Before Hypothesis explores (the plugin runs this first): one scripted walk of the machine, every rule once
     in an order that gives each its subject, with fixed draws, so every property gets its examples whatever the
     seed and a planted fault on the common path fails within the run's first seconds."""
-    ops = [op.name for op in suite.contract.operations.values() if op.resource.kind == kind]
-    if not any(suite.selected(op) for op in ops):
-        pytest.skip(f"none of {', '.join(ops)} selected")
-    suite.trace.reset_all()
-    suite.resync()
+    _start_machines(suite, kind)
     machine, data = MACHINES[kind](suite), FixedDraws()
 
     def step(rule: str, *args, tries: int = 1):
@@ -922,16 +927,12 @@ def test_idempotency_script(suite: Suite, kind: str) -> None:
 def test_idempotency(suite: Suite, kind: str) -> None:
     missing = set(suite.contract.resources) - set(MACHINES)
     assert not missing, f"contract resources without a state machine: {sorted(missing)}; add them to MACHINES"
-    ops = [op.name for op in suite.contract.operations.values() if op.resource.kind == kind]
-    if not any(suite.selected(op) for op in ops):
-        pytest.skip(f"none of {', '.join(ops)} selected")
+    _start_machines(suite, kind)
     for entry in suite.contract.operations.values():
         if entry.resource.kind == kind and suite.selected(entry.name):
             replay = "delete-replay" if entry.effect == "delete" else "replay-equivalence"
             for prop in (replay, "conflict-rejection"):
                 suite.results.expect(entry.name, prop)
-    suite.trace.reset_all()
-    suite.resync()  # the oracle's predictions start from the state as it is (machines clean up after themselves)
     # A factory: each machine gets this run's Suite (Hypothesis would build a bare class without arguments).
     suite.reporting_flaky(lambda: run_state_machine_as_test(
         lambda: MACHINES[kind](suite),

@@ -170,7 +170,6 @@ def test_pagination_shows_each_item_once(suite: Suite, list_operation: str) -> N
     if not suite.selected(list_operation):
         pytest.skip(f"{list_operation} not selected")
     key, setup, largest = LISTS[list_operation]
-    suite.trace.reset_all()
     setup(suite)
     suite.trace.reset()
     whole = _pages(suite, list_operation, key, largest)
@@ -190,7 +189,6 @@ def _last_modified(suite: Suite, arn: str, account=None):
 def test_as_of_reads_the_past(suite: Suite) -> None:
     if not suite.selected("GetInvoiceUnit") and not suite.selected("ListInvoiceUnits"):
         pytest.skip("GetInvoiceUnit and ListInvoiceUnits not selected")
-    suite.trace.reset_all()
     [(arn, name)] = _create_units(suite, 1)
     created = _last_modified(suite, arn)
     time.sleep(GAP)  # the change lands in a later whole second, whether the service truncates or rounds
@@ -264,7 +262,6 @@ def test_list_filters_are_and_across_types(suite: Suite) -> None:
     if len(others) < 3:
         pytest.skip("needs three organisation members other than the first receiver (a receiver, two linked)")
     other, linked = others[0], others[1:3]  # an account is in one unit's rule at most: one linked account each
-    suite.trace.reset_all()
     # Matching and non-matching units alternate, so a later page that drops a filter shows a unit that does
     # not match; `linked` accounts are only ever linked, never receivers; two names differ only in letter case.
     tail = uuid.uuid4().hex[:8]
@@ -301,7 +298,6 @@ def test_batch_profile_answers_every_account(suite: Suite) -> None:
     asked = list(suite.target.members)[:5]
     if len(asked) < 2:
         pytest.skip("needs two accounts of the organisation")
-    suite.trace.reset_all()
     outcome = suite.api().call("BatchGetInvoiceProfile", {"AccountIds": asked}, note="every account asked")
     skip_if_denied(suite, "BatchGetInvoiceProfile")
     suite.check("every_account_profiled", "BatchGetInvoiceProfile", asked, outcome)
@@ -317,7 +313,6 @@ def test_member_reads_only_its_own_invoices(suite: Suite) -> None:
     if len(members) < 2:
         pytest.skip("needs two member accounts besides the payer")
     member, other = members[0], members[1]
-    suite.trace.reset_all()
     own = suite.api(account=member).call("ListInvoiceSummaries", {"Selector": {
         "ResourceType": "ACCOUNT_ID", "Value": member}}, note="control: a member reads its own invoices")
     skip_if_denied(suite, "ListInvoiceSummaries")

@@ -27,8 +27,6 @@ def live_fixtures(suite: Suite, operation: str):
     """One live resource of each kind for the test (deleted again by the conftest's per-test cleanup; a real
     account keeps them for the session, as every create counts against its resource budget)."""
     make_fixtures(suite, operation)
-    yield
-    suite.trace.reset_all()  # the next module's first example must not inherit this test's calls
 
 
 def reporting_flaky(test: Callable) -> Callable:
