@@ -18,6 +18,10 @@ resets) are unknown to the reference and not compared here. Tags: what the creat
 ("Adds a tag to a resource"), UntagResource removed ("Removes a tag from a resource"); on a target that adds tags
 of its own (a real account's run tags) only the keys the suite touched are known. A replay, a conflict and a
 refused call change nothing, so the machine tells the reference only of calls that executed.
+
+History: every executed create, change and delete adds a version (the members after it; None once deleted), so a
+read of the past (AsOf) is compared with the version in force then: "You can see legacy invoice units that are
+currently deleted if the AsOf time is set to before it was deleted" (GetInvoiceUnitRequest.AsOf).
 """
 
 from __future__ import annotations
@@ -67,6 +71,10 @@ class State:
     tags: dict[str, Any] = field(default_factory=dict)  # key -> value, or ABSENT for a key removed
     tags_complete: bool = True  # False where the target adds tags of its own: only the keys touched are known
     gone: bool = False
+    versions: list[dict[str, Expected] | None] = field(default_factory=list)  # after each executed call
+
+    def record(self) -> None:
+        self.versions.append(None if self.gone else dict(self.members))
 
 
 @dataclass(frozen=True)
@@ -115,6 +123,7 @@ class ReferenceModel:
         for name in controlled:
             state.members[name] = self._expect(params, name, operation, step, "omitted_at_create")
         state.tags = {t["Key"]: t.get("Value") for t in params.get("ResourceTags") or ()}
+        state.record()
         self.states[arn] = state
         return state
 
@@ -140,6 +149,7 @@ class ReferenceModel:
             keep = self._create_inputs.get(state.kind, frozenset()) | _input_members(operation)
             for name in [n for n in state.members if n not in keep]:
                 del state.members[name]
+        state.record()
 
     def deleted(self, arn: str) -> None:
         state = self.states.get(arn)
@@ -147,6 +157,7 @@ class ReferenceModel:
             state.gone = True
             state.members.clear()
             state.tags.clear()
+            state.record()
 
     def tagged(self, arn: str, tags: list[dict]) -> None:
         if arn in self.states:
@@ -157,13 +168,15 @@ class ReferenceModel:
             self.states[arn].tags.update({key: ABSENT for key in keys})
 
     # -- comparing a read --------------------------------------------------------------------------------------
-    def mismatches(self, arn: str, view: dict) -> list[Mismatch]:
-        """The members a read of `arn` (its view: the holder member unwrapped) shows otherwise than expected."""
+    def mismatches(self, arn: str, view: dict, *, version: int | None = None) -> list[Mismatch]:
+        """The members a read of `arn` (its view: the holder member unwrapped) shows otherwise than expected: now,
+        or as of `version` (an index into its versions: 0 is as created)."""
         state = self.states.get(arn)
-        if state is None:
+        members = (state.members if version is None else state.versions[version]) if state else None
+        if members is None:
             return []
         found = []
-        for name, expected in sorted(state.members.items()):
+        for name, expected in sorted(members.items()):
             seen = view.get(name, ABSENT)
             if not self._matches(expected, seen, name):
                 found.append(Mismatch(name, expected, seen))

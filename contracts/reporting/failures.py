@@ -35,8 +35,9 @@ class Step:
     account: str | None
     note: str
     observed: str
-    # ARNs and the NextToken the response named: later steps that send them refer to this step's answer, since a
-    # replay gets its own (a page token is signed by the target that issued it)
+    # ARNs, the NextToken and the times the response named: later steps that send them (or a time derived from
+    # them, an AsOf) refer to this step's answer, since a replay gets its own (a page token is signed by the
+    # target that issued it; a resource changes at the replay's time)
     produced: dict = field(default_factory=dict)
     autofilled: dict = field(default_factory=dict)  # idempotency tokens botocore filled in (from the wire)
     raw: bool = False  # sent as hand-made JSON: botocore cannot serialise these params
@@ -47,8 +48,9 @@ class Step:
     @classmethod
     def of(cls, call: Call, masks: dict[str, str]) -> "Step":
         response = call.outcome.response if call.outcome.ok else None
-        produced = {k: v for k, v in (response or {}).items()
-                    if isinstance(v, str) and (v.startswith("arn:") or k == "NextToken")}
+        produced = {k: _in_utc(v) for k, v in (response or {}).items()
+                    if isinstance(v, str) and (v.startswith("arn:") or k == "NextToken")
+                    or isinstance(v, _dt.datetime)}
         autofilled = {}
         if call.outcome.sent and call.outcome.sent_body:
             try:
@@ -142,14 +144,44 @@ class _Expr:
         return self.source
 
 
-def with_refs(value: Any, refs: dict[str, str]) -> Any:
-    if isinstance(value, str) and value in refs:
+def note_produced(refs: dict, number: int, step: Step) -> None:
+    """What step `number` produced, as the expressions later steps send instead of the run's values."""
+    for member, value in step.produced.items():
+        refs.setdefault(value, f"r{number}.get({member!r}, {value!r})")
+
+
+def with_refs(value: Any, refs: dict) -> Any:
+    """`value` with every ARN, page token and time an earlier step produced written as that step's answer, and
+    every other time placed among those times as in the run (an AsOf halfway between two versions stays halfway
+    between the replay's two versions)."""
+    if isinstance(value, (str, _dt.datetime)) and value in refs:
         return _Expr(refs[value])
+    if isinstance(value, _dt.datetime) and value.tzinfo is not None:
+        return _time_between(value, sorted((t, e) for t, e in refs.items() if isinstance(t, _dt.datetime))) \
+            or value
     if isinstance(value, dict):
         return {k: with_refs(v, refs) for k, v in value.items()}
     if isinstance(value, list):
         return [with_refs(v, refs) for v in value]
     return value
+
+
+# A request time this close to a time the steps produced was derived from it (an AsOf read off LastModified); a
+# time further away is a value of its own (a drawn date, a bound of the model) and stays as it is.
+NEAR = _dt.timedelta(hours=1)
+
+
+def _time_between(value: _dt.datetime, times: list[tuple[_dt.datetime, str]]) -> _Expr | None:
+    """`value` as an expression of the produced times around it (None when none is near)."""
+    earlier = [item for item in times if value - NEAR <= item[0] < value]
+    later = [item for item in times if value < item[0] <= value + NEAR]
+    if earlier and later:
+        (a, left), (b, right) = earlier[-1], later[0]
+        return _Expr(f"({left} + ({right} - {left}) * {(value - a) / (b - a):.6f})")
+    if not earlier and not later:
+        return None
+    (t, expr), sign = (earlier[-1], "+") if earlier else (later[0], "-")
+    return _Expr(f"({expr} {sign} datetime.timedelta(seconds={abs((value - t).total_seconds()):.6f}))")
 
 
 VARIANT_IMPORT = "  # the emulator variant the run used"
@@ -215,6 +247,8 @@ def header(ctx: Reproduction, *, extra_imports: tuple[str, ...] = ()) -> list[st
         "",
         "",
         "SEEN, STEPS = {}, []  # where each value first appeared; (step, the failing run's observation, now's)",
+        "# Members the model marks sensitive: placeholders in the failing run's record, compared by equality only.",
+        f"HIDDEN = {literal(sorted(REDACTOR.names))}",
         "# Steps a few milliseconds apart, as in the run: two changes never share a timestamp by chance.",
         "PACE = 0.005",
         "",
@@ -223,7 +257,7 @@ def header(ctx: Reproduction, *, extra_imports: tuple[str, ...] = ()) -> list[st
         '    """Step `number`: send it, compare its observation with the failing run\'s; its response ({} if none)."""',
         "    time.sleep(PACE)",
         "    answer = call(client, operation, params)",
-        "    STEPS.append((number, expected, observe(SEEN, number, params, answer)))",
+        "    STEPS.append((number, expected, observe(SEEN, number, params, answer, HIDDEN)))",
         '    return answer[1] if answer[0] == "ok" else {}',
     ]
     return lines
@@ -244,7 +278,7 @@ def expected_observations(steps: list[Step], *, first: int = 1, seen: dict | Non
     """What each step observed in the failing run, as the script will compute it again (steps numbered from
     `first`; `seen` carries what earlier steps remembered)."""
     seen = {} if seen is None else seen
-    return [observation.observe(seen, number, compared_params(step), step.answer)
+    return [observation.observe(seen, number, compared_params(step), step.answer, REDACTOR.names)
             for number, step in enumerate(steps, first)]
 
 
@@ -291,7 +325,7 @@ def reproduction(steps: list[Step], ctx: Reproduction, *, expected: str = "", ob
             "        answer = call(client, operation, {})",
             "    finally:",
             "        client.meta.events.unregister(event, swap)",
-            "    STEPS.append((number, expected, observe(SEEN, number, json.loads(body), answer)))",
+            "    STEPS.append((number, expected, observe(SEEN, number, json.loads(body), answer, HIDDEN)))",
             '    return answer[1] if answer[0] == "ok" else {}',
         ]
         lines.insert(lines.index("import sys"), "import json")
@@ -307,7 +341,7 @@ def reproduction(steps: list[Step], ctx: Reproduction, *, expected: str = "", ob
     else:
         lines.append("with contextlib.nullcontext():")
     clients: dict[tuple[str | None, bool], str] = {}
-    refs: dict[str, str] = {}  # ARN -> the expression that holds it once an earlier step returned it
+    refs: dict = {}  # ARN, page token or time -> the expression that holds it once an earlier step returned it
     body: list[str] = []
     for number, (step, want) in enumerate(zip(steps, expected_observations(steps)), 1):
         key = (step.account, step.validate)
@@ -330,8 +364,7 @@ def reproduction(steps: list[Step], ctx: Reproduction, *, expected: str = "", ob
             body.append(f"{assign}step({number}, {clients[key]}, {xform_name(step.operation)!r}, {params},")
         body.append(f"     expected={literal(want)})")
         body.append(f"# observed: {step.observed}")
-        for member, arn in step.produced.items():
-            refs.setdefault(arn, f"r{number}.get({member!r}, {arn!r})")
+        note_produced(refs, number, step)
     if not body:
         body = ["pass  # the failing example made no call"]
     lines = guarded(lines, body)

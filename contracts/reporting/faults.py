@@ -20,7 +20,8 @@ from contracts.calls import Call
 from contracts.model.redaction import REDACTOR
 from contracts.engine.targets import Reproduction
 from contracts.reporting import observation
-from contracts.reporting.failures import Step, expected_observations, guarded, header, literal, with_refs as _with_refs
+from contracts.reporting.failures import (Step, expected_observations, guarded, header, literal, note_produced,
+                                          with_refs)
 
 FIGURES = {
     "lost_response_trials": "lost-response trials run",
@@ -91,6 +92,7 @@ class ScriptCall:
     call: Call
     client: str = "client"  # "client": one attempt per call; "retrying": botocore's standard retry mode
     schedule: dict | None = None  # the fault schedule set just before this call
+    advance: float | None = None  # seconds the target's clock was moved forward just before this call
 
 
 def _header(ctx: Reproduction) -> list[str]:
@@ -110,7 +112,7 @@ def _header(ctx: Reproduction) -> list[str]:
     return lines
 
 
-def _steps(body: list[str], steps: list[Step], clients: list[str], refs: dict[str, str], first: int = 1,
+def _steps(body: list[str], steps: list[Step], clients: list[str], refs: dict, first: int = 1,
            before: dict[int, list[str]] | None = None, wants: list | None = None) -> None:
     """Each step as `step(...)` on its client with the failing run's observation, numbered from `first`."""
     wants = wants if wants is not None else expected_observations(steps)
@@ -118,13 +120,12 @@ def _steps(body: list[str], steps: list[Step], clients: list[str], refs: dict[st
         number = first + offset
         body.append(f"# step {number}" + (f": {step.note}" if step.note else ""))
         body += (before or {}).get(number, [])
-        params = literal(_with_refs(step.sent_params(), refs))
+        params = literal(with_refs(step.sent_params(), refs))
         assign = f"r{number} = " if step.produced else ""
         body.append(f"{assign}step({number}, {client}, {xform_name(step.operation)!r}, {params},")
         body.append(f"     expected={literal(want)})")
         body.append(f"# observed: {step.observed}")
-        for member, arn in step.produced.items():
-            refs.setdefault(arn, f"r{number}.get({member!r}, {arn!r})")
+        note_produced(refs, number, step)
 
 
 _VERDICT = "sys.exit(verdict(STEPS, {expected!r}, {observed!r}))"
@@ -143,6 +144,13 @@ def _set_faults(ctx: Reproduction, spec: dict) -> list[str]:
             f"data=json.dumps({text}).encode(), method=\"POST\"))"]
 
 
+def _advance_clock(ctx: Reproduction, seconds: float) -> list[str]:
+    if ctx.kind == "mock":
+        return [f"mock.backend.advance_clock({seconds!r})"]
+    return [f"urllib.request.urlopen(urllib.request.Request({ctx.endpoint_url + '/_invoicing/clock'!r}, "
+            f"data=json.dumps({{'advance': {seconds!r}}}).encode(), method=\"POST\"))"]
+
+
 def _client(ctx: Reproduction, var: str, config: str, endpoint: str | None = None) -> str:
     args = ['"invoicing"', f'region_name="{ctx.region}"']
     url = endpoint or (repr(ctx.endpoint_url) if ctx.endpoint_url else None)
@@ -155,14 +163,16 @@ def _client(ctx: Reproduction, var: str, config: str, endpoint: str | None = Non
 
 
 def fault_script(ctx: Reproduction, calls: list[ScriptCall], *, read_timeout: float) -> str:
-    """A self-checking boto3 script: each call on its client, each schedule set before its call."""
+    """A self-checking boto3 script: each call on its client, each schedule set and each clock move made before
+    its call."""
     lines = _header(ctx)
     body = [_client(ctx, "client", SINGLE), _client(ctx, "retrying", RETRYING % read_timeout)]
     masks: dict[str, str] = {}
     steps = [Step.of(item.call, masks) for item in calls]
-    schedules = {number: _set_faults(ctx, item.schedule) for number, item in enumerate(calls, 1)
-                 if item.schedule is not None}
-    _steps(body, steps, [item.client for item in calls], {}, before=schedules)
+    before = {number: (_advance_clock(ctx, item.advance) if item.advance is not None else [])
+              + (_set_faults(ctx, item.schedule) if item.schedule is not None else [])
+              for number, item in enumerate(calls, 1)}
+    _steps(body, steps, [item.client for item in calls], {}, before=before)
     return _verdict(guarded(lines, body))
 
 
@@ -181,7 +191,7 @@ def race_script(ctx: Reproduction, setup: list[Call], operation: str, params: di
     else:
         body.append(_client(ctx, "client", config))
     masks: dict[str, str] = {}
-    refs: dict[str, str] = {}
+    refs: dict = {}
     setup_steps = [Step.of(call, masks) for call in setup]
     after_steps = [Step.of(call, masks) for call in after]
     batch = len(setup_steps) + 1
@@ -194,7 +204,7 @@ def race_script(ctx: Reproduction, setup: list[Call], operation: str, params: di
     body.append(f"# step {batch}: {requests} requests with one token at once")
     body += _set_faults(ctx, schedule)
     body += [
-        f"request = {literal(_with_refs(masked, refs))}",
+        f"request = {literal(with_refs(masked, refs))}",
         f"barrier = threading.Barrier({requests})",
         "answers = []",
         "",

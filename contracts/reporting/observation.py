@@ -11,6 +11,10 @@ which differ from run to run, compare by what they equal: a replay answering its
 `=s1.InvoiceUnitArn`, one answering a fresh ARN reads `<new>`; a name stored cut short reads `<new>` instead of
 `=s1.request.Name`. Values first seen in a request are remembered before its response is shaped.
 
+A member the model marks sensitive (`hidden`) holds placeholders in the failing run's record and the values
+themselves in a replay: its strings read `<sensitive>` where they appear first, and where they first appeared
+after that (so a secret read back as it was written still compares).
+
 A listed resource the steps never touched (an `...Arn` first seen here, and no value tying it to the steps: a
 name, a token, an identifier they sent or got; account IDs and constants do not tie) is left out on both sides:
 the failing run may have listed what earlier examples left behind, which the script does not rebuild.
@@ -73,13 +77,15 @@ def untouched(seen, item):
                    for text in _strings(item))
 
 
-def shape(seen, value, path):
-    """A response with every time `<time>` and every string replaced by where it first appeared, or `<new>`."""
+def shape(seen, value, path, hidden=frozenset(), inside=False):
+    """A response with every time `<time>` and every string replaced by where it first appeared, or `<new>`
+    (`<sensitive>` inside a member named in `hidden`)."""
     if isinstance(value, dict):
-        return {name: shape(seen, value[name], f"{path}.{name}") for name in sorted(value)}
+        return {name: shape(seen, value[name], f"{path}.{name}", hidden, inside or name in hidden)
+                for name in sorted(value)}
     if isinstance(value, (list, tuple)):
         kept = [item for item in value if not untouched(seen, item)]
-        return [shape(seen, item, f"{path}[{index}]") for index, item in enumerate(kept)]
+        return [shape(seen, item, f"{path}[{index}]", hidden, inside) for index, item in enumerate(kept)]
     if isinstance(value, datetime.datetime):
         # A time seen before reads as where (a read showing the time of the change it follows); any other reads
         # `<time>`, not its value: when a change happens is the pace of the calls, not the target. Two changes in
@@ -98,14 +104,16 @@ def shape(seen, value, path):
     if key in seen:
         return "=" + seen[key]
     seen[key] = path
+    if inside:
+        return "<sensitive>"
     return value if key[0] == "text" and _CONSTANT.fullmatch(value) else "<new>"
 
 
-def observe(seen, number, params, answer):
+def observe(seen, number, params, answer, hidden=frozenset()):
     """Step `number`'s observation: its request remembered, then its answer shaped."""
     remember(seen, params, f"s{number}.request")
     if answer[0] == "ok":
-        return ["ok", shape(seen, answer[1], f"s{number}")]
+        return ["ok", shape(seen, answer[1], f"s{number}", hidden)]
     return list(answer)
 
 

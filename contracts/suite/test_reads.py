@@ -29,8 +29,11 @@ import uuid
 
 import pytest
 
+from contracts.calls import comparable
 from contracts.checks import CHECKS, CheckContext
+from contracts.engine.reference import ABSENT, ReferenceModel
 from contracts.engine.session import Suite
+from contracts.model.redaction import REDACTOR
 from contracts.suite.exchanges import skip_if_denied
 
 PROPERTY = "state-matches-reads"
@@ -54,10 +57,28 @@ def pages_cover_the_list_once(ctx: CheckContext, whole: list, paged: list, page_
 
 
 @CHECKS.register("as_of_reads_the_past", property=PROPERTY)
-def as_of_reads_the_past(ctx: CheckContext, what: str, expected, observed) -> None:
-    """A read with AsOf shows the state at that time, not the current one."""
-    if expected != observed:
-        ctx.fail(f"{ctx.operation} with AsOf {what}", expected=str(expected), observed=str(observed))
+def as_of_reads_the_past(ctx: CheckContext, what: str, reference: ReferenceModel, arn: str, version: int | None,
+                         shown: list[dict] | str) -> None:
+    """A read with AsOf shows the unit as the reference model's `version` of it (an index into its history; None:
+    before the first, when it did not exist), not the current one. `shown`: the units the read showed (their
+    views), or the refusal."""
+    expected = None if version is None else reference.states[arn].versions[version]
+    want = "the unit not shown (it did not exist then)" if expected is None else \
+        f"the unit as {'created' if version == 0 else f'after call {version} of its history'}"
+    if isinstance(shown, str):
+        ctx.fail(f"{ctx.operation} with AsOf {what} was refused", expected=want, observed=shown)
+    if expected is None or len(shown) != 1:
+        if len(shown) != (expected is not None):
+            ctx.fail(f"{ctx.operation} with AsOf {what} showed {len(shown)} units", expected=want,
+                     observed=f"{len(shown)} units")
+        return
+    found = reference.mismatches(arn, shown[0], version=version)
+    if found:
+        first = found[0]
+        ctx.fail(f"{ctx.operation} with AsOf {what} shows {first.member} otherwise than the unit was then",
+                 expectation=first.expected.expectation, expected="; ".join(m.describe() for m in found)[:500],
+                 observed=json.dumps(REDACTOR.placeholder_repr(comparable(
+                     {m.member: "not shown" if m.observed is ABSENT else m.observed for m in found})), default=str))
 
 
 @CHECKS.register("filters_and_across_types", property=PROPERTY)
@@ -108,21 +129,24 @@ def member_sees_own_invoices_only(ctx: CheckContext, member: str, other: str, ou
 
 
 def _create_units(suite: Suite, count: int, receiver: str | None = None, *, name: str | None = None,
-                  linked: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+                  linked: tuple[str, ...] = (), description: str | None = None,
+                  reference: ReferenceModel | None = None) -> list[tuple[str, str]]:
     api = suite.api()
     made = []
     for _ in range(count):
         # a real account's run prefix; `name` (one unit) when the test needs names related to each other
         name = suite.target.unit_name(name if name and count == 1 else f"contracts reads {uuid.uuid4().hex[:10]}")
         rule = {"LinkedAccounts": list(linked)} if linked else {}
-        outcome = api.call("CreateInvoiceUnit", {"Name": name, "InvoiceReceiver": receiver or suite.target.receiver,
-                                                 "Rule": rule, "ClientToken": str(uuid.uuid4())},
-                           note="setup", record="setup")
+        params = {"Name": name, "InvoiceReceiver": receiver or suite.target.receiver, "Rule": rule,
+                  "ClientToken": str(uuid.uuid4()), **({"Description": description} if description else {})}
+        outcome = api.call("CreateInvoiceUnit", params, note="setup", record="setup")
         if outcome.not_sent:  # a real-account run's guard or budget kept it back
             pytest.skip(f"setup: CreateInvoiceUnit not sent: {outcome.not_sent}")
         skip_if_denied(suite, "CreateInvoiceUnit", what="setup: ")
         assert outcome.ok, f"setup: CreateInvoiceUnit failed: {outcome.summary()}"
         made.append((outcome.response["InvoiceUnitArn"], name))
+        if reference is not None:
+            reference.created("CreateInvoiceUnit", made[-1][0], params, step=len(suite.trace.calls))
     return made
 
 
@@ -189,13 +213,16 @@ def _last_modified(suite: Suite, arn: str, account=None):
 def test_as_of_reads_the_past(suite: Suite) -> None:
     if not suite.selected("GetInvoiceUnit") and not suite.selected("ListInvoiceUnits"):
         pytest.skip("GetInvoiceUnit and ListInvoiceUnits not selected")
-    [(arn, name)] = _create_units(suite, 1)
+    # What each version must show comes from the suite's own calls (the reference model), never from a read.
+    reference = ReferenceModel(suite.contract)
+    [(arn, name)] = _create_units(suite, 1, description="as created", reference=reference)
     created = _last_modified(suite, arn)
     time.sleep(GAP)  # the change lands in a later whole second, whether the service truncates or rounds
-    changed = suite.api().call("UpdateInvoiceUnit", {"InvoiceUnitArn": arn, "Description": "changed later",
-                                                      "ClientToken": str(uuid.uuid4())}, note="a later change")
+    update = {"InvoiceUnitArn": arn, "Description": "changed later", "ClientToken": str(uuid.uuid4())}
+    changed = suite.api().call("UpdateInvoiceUnit", update, note="a later change")
     skip_if_denied(suite, "UpdateInvoiceUnit")
     assert changed.ok, changed.summary()
+    reference.changed("UpdateInvoiceUnit", arn, update, step=len(suite.trace.calls))
     updated = _last_modified(suite, arn)
     # Every AsOf is read off the service's own timestamps, never the local clock (which may run ahead or behind):
     # halfway between the two versions, and a GAP before the first.
@@ -205,20 +232,36 @@ def test_as_of_reads_the_past(suite: Suite) -> None:
                     f"no AsOf can tell the two versions apart", pytrace=False)
     between = first + (second - first) / 2
     before = first - _dt.timedelta(seconds=GAP)
-    suite.trace.reset()
-    then = suite.api().call("GetInvoiceUnit", {"InvoiceUnitArn": arn, "AsOf": between}, note="AsOf before the change")
-    suite.check("as_of_reads_the_past", "GetInvoiceUnit", "between the creation and an update",
-                created.get("Description"), then.response.get("Description") if then.ok else then.summary())
-    listed = _pages(suite, "ListInvoiceUnits", "InvoiceUnits", None, {"AsOf": between, "Filters": {"Names": [name]}})
-    suite.check("as_of_reads_the_past", "ListInvoiceUnits", "between the creation and an update",
-                [created.get("Description")], [unit.get("Description") for unit in listed])
+    then = _as_of_reads(suite, reference, arn, name, between, "between the creation and an update")
     earlier = _pages(suite, "ListInvoiceUnits", "InvoiceUnits", None, {"AsOf": before, "Filters": {"Names": [name]}})
-    suite.check("as_of_reads_the_past", "ListInvoiceUnits", "before the unit was created", [],
-                [unit.get("Name") for unit in earlier])
-    _as_of_after_delete(suite, arn, name, between, created)
+    suite.check("as_of_reads_the_past", "ListInvoiceUnits", "before the unit was created", reference, arn, None,
+                [_view(u) for u in earlier])
+    if suite.selected("DeleteInvoiceUnit"):
+        deleted = suite.api().call("DeleteInvoiceUnit", {"InvoiceUnitArn": arn, "ClientToken": str(uuid.uuid4())},
+                                   note="delete the unit")
+        skip_if_denied(suite, "DeleteInvoiceUnit")
+        assert deleted.ok, deleted.summary()
+        reference.deleted(arn)
+        # "You can see legacy invoice units that are currently deleted if the AsOf time is set to before it was
+        # deleted" (the model)
+        _as_of_reads(suite, reference, arn, name, between, "before the unit was deleted, read after the delete")
     suite.observe("GetInvoiceUnit", "a read with AsOf before a change",
-                  "showed the earlier version" if then.ok and then.response.get("Description") ==
-                  created.get("Description") else "did not show the earlier version")
+                  "showed the earlier version" if then else "did not show the earlier version")
+
+
+def _view(unit: dict) -> dict:
+    return {k: v for k, v in unit.items() if k != "LastModified"}
+
+
+def _as_of_reads(suite: Suite, reference: ReferenceModel, arn: str, name: str, at, what: str) -> bool:
+    """GetInvoiceUnit and ListInvoiceUnits with AsOf `at`, in force the unit's first version: each compared with
+    it; whether GetInvoiceUnit showed it."""
+    then = suite.api().call("GetInvoiceUnit", {"InvoiceUnitArn": arn, "AsOf": at}, note=f"AsOf {what}")
+    suite.check("as_of_reads_the_past", "GetInvoiceUnit", what, reference, arn, 0,
+                [_view(then.response)] if then.ok else then.summary())
+    listed = _pages(suite, "ListInvoiceUnits", "InvoiceUnits", None, {"AsOf": at, "Filters": {"Names": [name]}})
+    suite.check("as_of_reads_the_past", "ListInvoiceUnits", what, reference, arn, 0, [_view(u) for u in listed])
+    return then.ok and not reference.mismatches(arn, _view(then.response), version=0)
 
 
 def _filtered_pages(suite: Suite, filters: dict) -> list[list]:

@@ -47,19 +47,18 @@ KNOWN_GAPS: dict[str, str] = {}  # closed by tests/contract/test_reads.py
 # invoicing_mock/rare_paths.py killed on seeds 101 and 102 since the reference model and the state dimensions).
 RARE_PATH_GAPS: dict[str, str] = {}
 # Kills whose reproduction cannot show the fault: the violation needs state the example's trace does not hold.
-# (Measured `mutants --repeat 5 --check-reproductions`, ci, seeds 896967..896971: every other variant 1/0 on every
-# seed; PayloadDedupInsteadOfToken, TokensComparedByPrefix and ReplayOfEarlierUpdateReverts, gaps before, are
-# caught by the scripted machines now, whose later steps keep the earlier steps' calls, and times compare by
-# where they first appeared.)
-REPRODUCTION_GAPS: dict[str, str] = {
-    "ShortTokenWindow": "the emulator clock the suite advanced is not in the trace",
-    "AsOfIgnoresHistory": "the update between create and read is not in the trace; AsOf is an absolute time",
-    "AsOfAfterDeleteNotFound": "the create, update and delete before the read are not in the trace; AsOf is an "
-                               "absolute time",
-    "BatchProfileDropsLast": "the recorded answer masks the profiles' sensitive members (ReceiverAddress, "
-                             "TaxRegistrationNumber) otherwise than the script does: the replay never matches it",
-    "PutKeepsOmittedEndpoint": "killed first by the coverage phase's Put on the shared fixture, whose endpoint an "
-                               "earlier example left (the state machine's kill reproduces: benchmarks/README.md)",
+# (Measured `mutants --repeat 5 --check-reproductions`, ci: every variant 1/0 on every seed; the last five gaps
+# closed below, in test_a_kill_that_needs_earlier_state_reproduces_it.)
+REPRODUCTION_GAPS: dict[str, str] = {}
+# Kills whose reproduction needs state made before the failing call, and the test that kills each (-k): the
+# clock the suite moved, the create and update an AsOf reads between (and its time relative to theirs), masked
+# sensitive members, the writes an earlier edge made to the shared fixture.
+NEEDS_EARLIER_STATE = {
+    "ShortTokenWindow": "test_expiry",
+    "AsOfIgnoresHistory": "test_as_of_reads_the_past",
+    "AsOfAfterDeleteNotFound": "test_as_of_reads_the_past",
+    "BatchProfileDropsLast": "test_batch_profile_answers_every_account",
+    "PutKeepsOmittedEndpoint": "test_coverage_edges and PutProcurementPortalPreference",
 }
 
 # Faults of the kinds real services and mocks have, in words -> the variant that plants it.
@@ -282,6 +281,16 @@ def sample() -> list[str]:
     killable = [name for name, variant in CATALOGUE.items() if name not in KNOWN_GAPS and name not in RARE_PATH_GAPS
                 and not variant.spec.startswith("invoicing_mock.rare_paths:")]
     return [killable[today() % len(killable)]]
+
+
+@pytest.mark.parametrize("name", NEEDS_EARLIER_STATE)
+def test_a_kill_that_needs_earlier_state_reproduces_it(name, tmp_path, monkeypatch):
+    """The test that kills the variant, alone: its reported violation's reproduction exits 1 against the variant
+    and 0 against the correct emulator (each was 0/0 before its state went into the script)."""
+    monkeypatch.setenv("PYTEST_ADDOPTS", f"-k '{NEEDS_EARLIER_STATE[name]}'")
+    run = mutants.execute(mutants.Run(name, CATALOGUE[name].spec, 1, str(tmp_path)), "ci", timeout=300)
+    assert run.verdict == "killed", (run.verdict, run.detail)
+    assert mutants.check_reproduction(run).reproduction == "1/0", (tmp_path / "repro-emulator.log").read_text()
 
 
 def test_a_sampled_variant_is_killed_under_the_ci_profile(tmp_path, capsys):

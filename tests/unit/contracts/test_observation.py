@@ -118,3 +118,49 @@ def test_a_verify_that_succeeded_sends_the_code_pending_in_the_replay():
             f"'{pref}')) or 'AB12CD34'") in script
     assert "'Code': 'WRONG'" in script
     compile(script, "repro.py", "exec")
+
+
+def test_sensitive_members_compare_by_equality_only():
+    """The failing run records placeholders for what the model marks sensitive, a replay sees the values
+    themselves: where such a string first appears it reads `<sensitive>` (not `<new>`, not a constant kept as it
+    is), and where it appeared before it reads where, as any string does."""
+    hidden = frozenset({"TaxRegistrationNumber", "ProcurementPortalSharedSecret"})
+    asked = {"AccountIds": [PAYER]}
+    recorded = ("ok", {"Profiles": [{"AccountId": PAYER, "TaxRegistrationNumber": "abc-masked"}]})
+    replayed = ("ok", {"Profiles": [{"AccountId": PAYER, "TaxRegistrationNumber": "TRN137766095"}]})
+    assert observation.observe({}, 1, asked, recorded, hidden) == observation.observe({}, 1, asked, replayed, hidden)
+    assert observation.observe({}, 1, asked, replayed, hidden)[1]["Profiles"][0]["TaxRegistrationNumber"] == \
+        "<sensitive>"
+    # Without the model's word the two differ: the replay's value looks like a constant (what made the script of
+    # BatchProfileDropsLast say "not reproduced" against its own variant).
+    assert observation.observe({}, 1, asked, recorded) != observation.observe({}, 1, asked, replayed)
+    put = {"ProcurementPortalSharedSecret": "pp-secret"}
+    seen: dict = {}
+    observation.observe(seen, 1, put, ("ok", {}), hidden)
+    read = observation.observe(seen, 2, {}, ("ok", {"ProcurementPortalSharedSecret": "pp-secret"}), hidden)
+    assert read == ["ok", {"ProcurementPortalSharedSecret": "=s1.request.ProcurementPortalSharedSecret"}]
+
+
+def test_a_time_near_the_times_earlier_steps_answered_is_sent_relative_to_them():
+    """An AsOf read off two versions' LastModified is sent, in the replay, between the replay's two versions (at
+    the same fraction), one before the first is sent as long before the replay's first; a time far from every
+    answered time (a drawn date) stays as it is."""
+    utc = datetime.timezone.utc
+    first, second = (datetime.datetime(2026, 12, 6, 7, 0, s, tzinfo=utc) for s in (0, 2))
+    read = {"InvoiceUnitArn": ARN}
+
+    def get(params, at):
+        return Call("GetInvoiceUnit", params, Outcome(sent=True, status=200,
+                                                      response={"InvoiceUnitArn": ARN, "LastModified": at}))
+
+    calls = [get(read, first), get(read, second),
+             get({**read, "AsOf": first + datetime.timedelta(seconds=1)}, second),
+             get({**read, "AsOf": first - datetime.timedelta(seconds=1.5)}, second),
+             get({**read, "AsOf": datetime.datetime(2001, 1, 1, tzinfo=utc)}, second)]
+    masks: dict = {}
+    script = reproduction([Step.of(c, masks) for c in calls], Reproduction(kind="mock"))
+    r1, r2 = f"r1.get('LastModified', {first!r})", f"r2.get('LastModified', {second!r})"
+    assert f"'AsOf': ({r1} + ({r2} - {r1}) * 0.500000)" in script
+    assert f"'AsOf': ({r1} - datetime.timedelta(seconds=1.500000))" in script
+    assert "'AsOf': datetime.datetime(2001, 1, 1, 0, 0, tzinfo=datetime.timezone.utc)" in script
+    compile(script, "repro.py", "exec")

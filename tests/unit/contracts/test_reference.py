@@ -126,6 +126,22 @@ def test_update_keeps_omitted_members_and_put_clears_them():
     assert "EinvoiceDeliveryPreferenceStatus" not in members  # a Put may reset it: unknown, not compared
 
 
+def test_every_executed_call_adds_a_version_that_reads_of_the_past_compare_with():
+    """AsOf reads are compared with the version in force then, kept by the reference from the suite's own calls:
+    as created after an update, and still after the delete ("You can see legacy invoice units that are currently
+    deleted if the AsOf time is set to before it was deleted")."""
+    ref = ReferenceModel(load())
+    ref.created("CreateInvoiceUnit", "u", {"Name": "n", "InvoiceReceiver": PAYER, "Description": "first", "Rule": {}})
+    ref.changed("UpdateInvoiceUnit", "u", {"InvoiceUnitArn": "u", "Description": "second"})
+    ref.deleted("u")
+    then = {"Name": "n", "InvoiceReceiver": PAYER, "Description": "first", "Rule": {}}
+    now = {**then, "Description": "second"}
+    assert ref.mismatches("u", then, version=0) == [] and ref.mismatches("u", now, version=1) == []
+    assert [m.member for m in ref.mismatches("u", now, version=0)] == ["Description"]
+    assert ref.states["u"].versions[2] is None
+    assert ref.states["u"].members == {}  # the current state: gone
+
+
 def test_absent_accepts_nothing_or_empty_and_a_sent_value_must_show():
     ref = ReferenceModel(load())
     ref.created("CreateInvoiceUnit", "u", {"Name": "n", "InvoiceReceiver": PAYER, "Rule": {}})

@@ -30,6 +30,7 @@ from contracts import cli
 
 from contracts import options
 from contracts.cli import run as runner
+from contracts.reporting.blocks import plain
 
 from contracts import guard as safety
 from _real_account_support import (  # noqa: F401 - fixtures
@@ -221,7 +222,7 @@ def test_a_planted_fault_fails_the_run_with_a_minimal_reproduction(tmp_path, run
     assert f"from invoicing_mock.mutants import {variant} as backend_factory" in failure["reproduction"]
     assert failure["title"] in done.stdout and "reproduction (boto3):" in done.stdout
     markdown = (reports / "behaviour.md").read_text()
-    assert f"### Violation: {failure['title']}" in markdown
+    assert f"### Violation: {plain(failure['title'])}" in markdown  # a title with [] is escaped for Markdown
     replayed = check_reproduction(tmp_path, failure)
     answers = [line for line in replayed.stdout.splitlines() if " -> " in line]
     assert len(answers) == len(failure["example"])  # one answer per step of the minimal example
