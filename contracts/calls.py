@@ -14,6 +14,7 @@ import base64
 import datetime as dt
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -83,6 +84,7 @@ class Call:
     account: str | None = None  # the caller's account when the suite chose one
     note: str = ""  # why the suite made this call, e.g. "replay of step 2 (same token, same payload)"
     raw: bool = False  # sent as hand-made JSON (botocore cannot serialise these params)
+    waited: float = 0.0  # seconds the suite let pass on purpose before it (Trace.wait)
 
 
 class Trace:
@@ -93,6 +95,7 @@ class Trace:
         self._setup: list[Call] = []
         self._calls: list[Call] = []
         self._lock = threading.Lock()
+        self._waited = 0.0
         # Bumped per example (and per state-machine step): the unit in which results count examples.
         self.unit = 0
 
@@ -117,8 +120,16 @@ class Trace:
         with self._lock:
             self._setup, self._calls = self._setup + self._calls, []
 
+    def wait(self, seconds: float) -> None:
+        """Let `seconds` pass before the next call, which keeps the wait for its reproduction (a change that must
+        land in a later tick of a target's clock)."""
+        time.sleep(seconds)
+        with self._lock:
+            self._waited += seconds
+
     def add(self, call: Call, *, setup: bool = False) -> int:
         with self._lock:
+            call.waited, self._waited = call.waited + self._waited, 0.0
             (self._setup if setup else self._calls).append(call)
             return len(self._setup) + len(self._calls)
 

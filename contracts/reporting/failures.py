@@ -41,6 +41,7 @@ class Step:
     produced: dict = field(default_factory=dict)
     autofilled: dict = field(default_factory=dict)  # idempotency tokens botocore filled in (from the wire)
     raw: bool = False  # sent as hand-made JSON: botocore cannot serialise these params
+    waited: float = 0.0  # seconds the run let pass on purpose before it: the script waits as long
     # The answer as a reproduction compares it (observation.observe): ("ok", masked response), ("error", code,
     # reason), ("refused by botocore",), ("connection failed",), ("not sent",).
     answer: tuple = ("not sent",)
@@ -71,6 +72,7 @@ class Step:
             produced=produced,
             autofilled=autofilled,
             raw=call.raw,
+            waited=call.waited,
             answer=answer_of(call.outcome, masks),
         )
 
@@ -142,6 +144,10 @@ class _Expr:
 
     def __repr__(self) -> str:
         return self.source
+
+
+def waits(step: Step) -> list[str]:
+    return [f"time.sleep({step.waited!r})  # the run waited as long here"] if step.waited else []
 
 
 def note_produced(refs: dict, number: int, step: Step) -> None:
@@ -351,6 +357,7 @@ def reproduction(steps: list[Step], ctx: Reproduction, *, expected: str = "", ob
             body.append(_client_line(ctx, var, step.account, step.validate))
         comment = f"# step {number}" + (f": {step.note}" if step.note else "")
         body.append(comment)
+        body += waits(step)
         shown = step.sent_params()
         if step.autofilled:
             body.append(f"# botocore filled in {', '.join(f'{k}={v!r}' for k, v in step.autofilled.items())}; "

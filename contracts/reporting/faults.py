@@ -21,7 +21,7 @@ from contracts.model.redaction import REDACTOR
 from contracts.engine.targets import Reproduction
 from contracts.reporting import observation
 from contracts.reporting.failures import (Step, expected_observations, guarded, header, literal, note_produced,
-                                          with_refs)
+                                          waits, with_refs)
 
 FIGURES = {
     "lost_response_trials": "lost-response trials run",
@@ -119,7 +119,7 @@ def _steps(body: list[str], steps: list[Step], clients: list[str], refs: dict, f
     for offset, (step, client, want) in enumerate(zip(steps, clients, wants)):
         number = first + offset
         body.append(f"# step {number}" + (f": {step.note}" if step.note else ""))
-        body += (before or {}).get(number, [])
+        body += (before or {}).get(number, []) + waits(step)
         params = literal(with_refs(step.sent_params(), refs))
         assign = f"r{number} = " if step.produced else ""
         body.append(f"{assign}step({number}, {client}, {xform_name(step.operation)!r}, {params},")

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import time
 import uuid
 
 import pytest
@@ -217,7 +216,7 @@ def test_as_of_reads_the_past(suite: Suite) -> None:
     reference = ReferenceModel(suite.contract)
     [(arn, name)] = _create_units(suite, 1, description="as created", reference=reference)
     created = _last_modified(suite, arn)
-    time.sleep(GAP)  # the change lands in a later whole second, whether the service truncates or rounds
+    suite.trace.wait(GAP)  # the change lands in a later whole second, whether the service truncates or rounds
     update = {"InvoiceUnitArn": arn, "Description": "changed later", "ClientToken": str(uuid.uuid4())}
     changed = suite.api().call("UpdateInvoiceUnit", update, note="a later change")
     skip_if_denied(suite, "UpdateInvoiceUnit")

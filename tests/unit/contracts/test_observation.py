@@ -164,3 +164,17 @@ def test_a_time_near_the_times_earlier_steps_answered_is_sent_relative_to_them()
     assert f"'AsOf': ({r1} - datetime.timedelta(seconds=1.500000))" in script
     assert "'AsOf': datetime.datetime(2001, 1, 1, 0, 0, tzinfo=datetime.timezone.utc)" in script
     compile(script, "repro.py", "exec")
+
+
+def test_a_wait_the_run_made_on_purpose_is_made_again_by_the_script():
+    """A whole-second clock needs the pause between two versions in the replay too (test_reads' AsOf)."""
+    from contracts.calls import Trace
+
+    trace = Trace()
+    read = Call("GetInvoiceUnit", {"InvoiceUnitArn": ARN}, Outcome(sent=True, status=200, response={}))
+    trace.add(read)
+    trace.wait(0.01)
+    trace.add(Call("GetInvoiceUnit", {"InvoiceUnitArn": ARN}, Outcome(sent=True, status=200, response={})))
+    assert [call.waited for call in trace.calls] == [0.0, 0.01]
+    script = reproduction([Step.of(c, {}) for c in trace.calls], Reproduction(kind="mock"))
+    assert script.count("time.sleep(0.01)  # the run waited as long here") == 1

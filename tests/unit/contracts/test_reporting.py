@@ -10,13 +10,14 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 from contracts import reporting
 from contracts.calls import Call, Outcome
 from contracts.checks import ContractViolation
 from contracts.engine.results import Results
 from contracts.engine.targets import Reproduction
+from contracts.reporting.failures import header
 from contracts.model.redaction import REDACTOR, Redactor, _placeholder, sensitive_member_names
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -62,6 +63,10 @@ secret_text = st.text(st.characters(codec="ascii", categories=("L", "N")), min_s
 @given(secret=secret_text, name=secret_text, local=secret_text)
 def test_no_sensitive_value_reaches_any_report_file(tmp_path_factory, secret, name, local):
     """Secrets in requests, responses and error messages: none of them in any file the writers produce."""
+    # A secret that is a piece of the script's own code (Hypothesis draws from constants in our source, e.g.
+    # "ResponseMeta") is in every reproduction whatever the redaction: the test below covers such words.
+    own = "\n".join(header(Reproduction()))
+    assume(not any(value in own for value in (secret, name, local)))
     email = f"{local}@example.com"
     params = {"ProcurementPortalName": "COUPA", "BuyerDomain": "NetworkID", "BuyerIdentifier": "b",
               "SupplierDomain": "NetworkID", "SupplierIdentifier": "s", "EinvoiceDeliveryEnabled": False,
