@@ -283,6 +283,27 @@ def sample() -> list[str]:
     return [killable[today() % len(killable)]]
 
 
+def test_the_runs_share_hypothesis_caches_but_no_examples(tmp_path, monkeypatch):
+    """Hypothesis caches the constants of the project's source in its storage directory; each run in a fresh
+    folder of its own rebuilt them inside its time to the first failure. The runs share one directory beside
+    their folders, and still no example database."""
+    seen = []
+
+    class Child:
+        def __init__(self, command, *, env, **_kwargs):
+            seen.append((command, env))
+
+        def wait(self, timeout=None):
+            return 0
+
+    monkeypatch.setattr(mutants.subprocess, "Popen", Child)
+    for seed in (1, 2):
+        mutants.execute(mutants.Run("TokenIgnored", CATALOGUE["TokenIgnored"].spec, seed,
+                                    str(tmp_path / f"TokenIgnored-{seed}")), "ci", timeout=5)
+    assert {env["HYPOTHESIS_STORAGE_DIRECTORY"] for _, env in seen} == {str(tmp_path / ".hypothesis")}
+    assert all(command[command.index("--example-db") + 1] == "none" for command, _ in seen)
+
+
 @pytest.mark.parametrize("name", NEEDS_EARLIER_STATE)
 def test_a_kill_that_needs_earlier_state_reproduces_it(name, tmp_path, monkeypatch):
     """The test that kills the variant, alone: its reported violation's reproduction exits 1 against the variant
