@@ -34,7 +34,9 @@ kind      drop (phase after; `seconds`: hang that long before closing, so a clie
 filters   operation, token (the request's idempotency token), account: a rule only sees matching calls
 selection at most one of nth (list of 1-based positions among the calls the rule saw), every (each Nth call),
           probability (decided per call from seed, rule index and position, so a run repeats exactly given the
-          same call order); none: every call it sees. `times` caps how often a rule fires.
+          same call order); none: every call it sees. `times` caps how often a rule fires. A rule sees calls as
+          they arrive; one of phase inflight as they reach execution (past the token check), so
+          `"nth": [1]` holds the request that won the token, not the one that arrived first.
 Every call is logged (operation, account, token, request id, the faults applied): the server-side record of
 what went over the wire, e.g. that an SDK's retry carried the same token.
 
@@ -291,24 +293,37 @@ class ScheduledFaults(Faults):
             entry = {"seq": self._calls, "operation": call.operation, "account": call.account, "token": token,
                      "request_id": call.request_id, "faults": []}
             self._log.append(entry)
-            picked = []
-            for index, rule in enumerate(self.rules):
-                if not rule.matches(call.operation, call.account, token):
-                    continue
-                self._seen[index] += 1
-                # Counted when chosen, so concurrent calls cannot overrun `times`.
-                if rule.times is not None and self._picked[index] >= rule.times:
-                    continue
-                if rule.selects(self._seen[index], self.seed, index):
-                    picked.append((index, rule))
-                    self._picked[index] += 1
+            picked = self._pick(call, token, inflight=False)
         # The plan travels with the call: a call that fails midway never reaches the later phases, and one
         # in flight while the schedule is replaced still ends as its own schedule said.
         call.fault_plan = (self, entry, picked)
         self._apply(call, "before")
 
     def during(self, call: Call, backend: Backend) -> None:
+        plan = getattr(call, "fault_plan", None)
+        if plan is not None:
+            owner, entry, picked = plan
+            with owner._lock:
+                call.fault_plan = (owner, entry, picked + owner._pick(call, entry["token"], inflight=True))
         self._apply(call, "inflight")
+
+    def _pick(self, call: Call, token: str | None, *, inflight: bool) -> list[tuple[int, FaultRule]]:
+        """The rules (of the in-flight phase, or of the others) that choose `call`; the lock is held. A rule of
+        the in-flight phase sees a call when it gets in flight, in the order calls do: "hold the first" then
+        holds the one that won the token, however the calls were ordered on arrival (a slower validation, a
+        thread scheduled late); a call replayed or refused before executing is not seen."""
+        picked = []
+        for index, rule in enumerate(self.rules):
+            if (rule.phase == "inflight") != inflight or not rule.matches(call.operation, call.account, token):
+                continue
+            self._seen[index] += 1
+            # Counted when chosen, so concurrent calls cannot overrun `times`.
+            if rule.times is not None and self._picked[index] >= rule.times:
+                continue
+            if rule.selects(self._seen[index], self.seed, index):
+                picked.append((index, rule))
+                self._picked[index] += 1
+        return picked
 
     def after(self, call: Call, backend: Backend, result: dict[str, Any]) -> dict[str, Any]:
         self._apply(call, "after")

@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from contracts.calls import serialisable
-from contracts.engine.session import Suite, invalid_on_the_wire
+from contracts.engine.session import Suite, invalid_on_the_wire, read_view
 from strategies import service_model
 
 # Fixture resources give the strategies live ARNs to aim at (Get, Update, Tag... of something that exists).
@@ -100,8 +100,9 @@ def send_valid(suite: Suite, operation: str, params: dict, *, note: str = "a val
 
 
 def read_back(suite: Suite, operation: str, params: dict, outcome) -> None:
-    """After a successful create or change of one resource, read the resource and check the read's output
-    schema: a value the write stored wrong (an enum value cut short) shows only in what is read back."""
+    """After a successful create or change of one resource, read the resource: the read's output schema, and
+    (but for actions, whose members are not the resource's) every member the write set shows as sent. A value
+    stored wrong at an edge (an enum value or a name at its maximum length cut short) shows only there."""
     entry = suite.contract.operations.get(operation)
     if outcome is None or not outcome.ok or entry is None or entry.effect == "delete":
         return
@@ -112,6 +113,8 @@ def read_back(suite: Suite, operation: str, params: dict, outcome) -> None:
     read = suite.read(resource, arn, note=f"read back after {operation}", record=True)
     if read.ok:
         suite.check("output_schema", resource.read, read)
+        if entry.effect != "action":
+            suite.check("effect_visible", operation, params, read_view(resource, read))
 
 
 def _unchecked(suite: Suite, operation: str, params: dict, invalid_violation):

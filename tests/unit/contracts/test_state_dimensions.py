@@ -1,7 +1,7 @@
 """The suite reaches the dimensions of state the rare-path variants (invoicing_mock/rare_paths.py) hide in:
 filtered lists paged one unit at a time, names that differ only in letter case, an account a unit only links,
 an AsOf read after a delete, every account of a batch read, a member reading another member's invoices, the
-longest enum value read back, a resource at its tag quota. Each suite test passes against the emulator and fails
+longest enum value and a name at its maximum length read back, a resource at its tag quota. Each suite test passes against the emulator and fails
 against the variant planted on its path (one pytest child per target, the suite's own tests selected by -k)."""
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ CASES = {  # variant -> (the suite's tests, the failing test's name)
     "MemberSeesOtherMembersInvoices": ("test_reads and member_reads", "test_member_reads_only_its_own_invoices"),
     "LongestStatusTruncated": ("test_coverage_edges and UpdateProcurementPortalPreferenceStatus", "test_coverage_edges"),
     "TagQuotaOffByOne": ("test_coverage_edges and TagResource", "test_coverage_edges"),
+    "NameAtMaxLengthTruncated": ("test_coverage_edges and CreateInvoiceUnit", "test_coverage_edges"),
 }
 
 

@@ -205,6 +205,22 @@ def test_an_in_flight_hold_makes_a_concurrent_duplicate_an_in_flight_conflict(in
     assert len(units(once())) == 1 and inprocess.backend.tokens.in_flight() == 0
 
 
+def test_an_in_flight_rule_holds_the_first_call_to_get_in_flight_not_the_first_to_arrive():
+    """Two duplicates whose arrival order and token-check order differ (the first slowed in validation): "hold
+    the first" holds the one that won the token, so the other overlaps it in the run and in its reproduction."""
+    faults = ScheduledFaults([{"kind": "latency", "phase": "inflight", "seconds": 0.01, "token": "tok-1",
+                               "nth": [1]}])
+    backend = InvoicingBackend()
+    params = {"Name": "A", "InvoiceReceiver": PAYER, "Rule": {}, "ClientToken": "tok-1"}
+    early, late = (Call(PAYER, "CreateInvoiceUnit", dict(params), request_id=rid) for rid in ("early", "late"))
+    faults.before(early, backend)
+    faults.before(late, backend)
+    faults.during(late, backend)
+    faults.during(early, backend)
+    applied = {entry["request_id"]: entry["faults"] for entry in faults.log()}
+    assert applied == {"early": [], "late": ["latency:inflight"]}
+
+
 def test_advancing_a_wall_clock_backend_forgets_tokens():
     backend = InvoicingBackend(idempotency_window=60)
     with mock_invoicing(backend=backend):
