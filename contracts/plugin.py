@@ -154,15 +154,15 @@ def _select_service(run: RunContext, items: list[pytest.Item], config: pytest.Co
 
 
 # The order changes no result (no test depends on the tests before it: Suite.begin_test), so it serves speed. In
-# one process the deterministic phases run first, whatever their modules' names: the scripted machines (a fault on
-# the common path of a token fails within the first seconds), then the coverage phase (its violation sites of every
-# operation before its edges); then the read tests (a few seconds, each aimed at one state dimension), the fault
-# tests cheapest first (expiry moves the clock, a refusal is one request; lost responses wait for timeouts,
-# concurrent batches hold requests in flight), and the long explorations last. In xdist workers the heaviest tests
-# go first, so the workers' loads even out (longest processing time first; xdist hands out tests in this order).
-FIRST = ("test_idempotency_script", "test_coverage_violations", "test_coverage_edges",
-         SUITE_PACKAGE + ".test_reads", "test_expiry", "test_fault_refusal_does_not_poison", "test_lost_response",
-         "test_concurrent_duplicates")
+# one process the deterministic tests run first, whatever their modules' names, those that find the most faults per
+# second first: the scripted machines (a fault on the common path of a token fails within the first seconds), the
+# coverage phase's violation sites, the read tests (one second, each aimed at one state dimension), the coverage
+# phase's edges (three seconds), the fault tests cheapest first (expiry moves the clock, a refusal is one request;
+# lost responses wait for timeouts, concurrent batches hold requests in flight); the long explorations last. In
+# xdist workers the heaviest tests go first, so the workers' loads even out (longest processing time first; xdist
+# hands out tests in this order).
+FIRST = ("test_idempotency_script", "test_coverage_violations", SUITE_PACKAGE + ".test_reads", "test_coverage_edges",
+         "test_expiry", "test_fault_refusal_does_not_poison", "test_lost_response", "test_concurrent_duplicates")
 
 
 def _order(item: pytest.Item, workers: bool) -> float:

@@ -212,16 +212,18 @@ def test_which_tests_need_a_shared_target_to_themselves():
 
 
 def test_one_process_runs_the_cheap_deterministic_tests_before_the_explorations(tmp_path):
-    """The order serves the time to the first failure: scripted machines, the coverage phase, the reads, the
-    fault tests cheapest first, then the Hypothesis explorations (whatever the modules' names)."""
+    """The order serves the time to the first failure: scripted machines, the coverage phase's violation sites,
+    the reads, the coverage phase's edges, the fault tests cheapest first, then the Hypothesis explorations
+    (whatever the modules' names)."""
     done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--collect-only", "-q",
                            "--pyargs", "contracts.suite", "--report-dir", str(tmp_path)],
                           capture_output=True, text=True, timeout=300, cwd=tmp_path)
     names = [line.split("::")[1].split("[")[0] for line in done.stdout.splitlines() if "::" in line]
     order = [name for i, name in enumerate(names) if i == 0 or names[i - 1] != name]
-    assert order == ["test_idempotency_script", "test_coverage_violations", "test_coverage_edges",
+    assert order == ["test_idempotency_script", "test_coverage_violations",
                      "test_pagination_shows_each_item_once", "test_as_of_reads_the_past",
                      "test_list_filters_are_and_across_types", "test_batch_profile_answers_every_account",
-                     "test_member_reads_only_its_own_invoices", "test_expiry", "test_fault_refusal_does_not_poison",
+                     "test_member_reads_only_its_own_invoices", "test_coverage_edges", "test_expiry",
+                     "test_fault_refusal_does_not_poison",
                      "test_lost_response", "test_concurrent_duplicates", "test_idempotency", "test_valid_requests",
                      "test_invalid_requests"], done.stdout[-2000:]
