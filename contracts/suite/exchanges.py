@@ -64,6 +64,21 @@ def skip_if_denied(suite: Suite, *operations: str, what: str = "") -> None:
             pytest.skip(f"{what}{operation} was denied to this identity (AccessDeniedException: {reason})")
 
 
+def require_answer(suite: Suite, operation: str, params: dict, outcome, *, what: str = "") -> None:
+    """A valid request a test needs answered (a setup, a read the test goes on from). Refused, it is judged as any
+    valid request is: an undeclared error, a 5xx or a refusal the suite did not predict is a violation (not a suite
+    error: a target refusing a list at its largest page is at fault, not the test); a refusal the suite predicted
+    leaves the test unable to go on, a suite error that says so."""
+    skip_if_denied(suite, operation, what=what)
+    if outcome.ok:
+        return
+    suite.check("declared_error", operation, outcome)
+    suite.check("no_server_error", operation, outcome)
+    suite.check("valid_request_handled", operation, params, outcome, suite.predict(operation, params))
+    raise AssertionError(f"{what}{operation} was refused as the suite predicted, so the test cannot go on: "
+                         f"{outcome.summary()}")
+
+
 def fresh_token(suite: Suite, operation: str, params: dict) -> None:
     """A unique token, so one example's request never collides with another's (replay is tested elsewhere)."""
     entry = suite.contract.operations.get(operation)

@@ -33,7 +33,7 @@ from contracts.checks import CHECKS, CheckContext
 from contracts.engine.reference import ABSENT, ReferenceModel
 from contracts.engine.session import Suite
 from contracts.model.redaction import REDACTOR
-from contracts.suite.exchanges import skip_if_denied
+from contracts.suite.exchanges import require_answer, skip_if_denied
 
 PROPERTY = "state-matches-reads"
 PAGE = 1  # every item on a page of its own: a list of two already spans two pages
@@ -141,8 +141,7 @@ def _create_units(suite: Suite, count: int, receiver: str | None = None, *, name
         outcome = api.call("CreateInvoiceUnit", params, note="setup", record="setup")
         if outcome.not_sent:  # a real-account run's guard or budget kept it back
             pytest.skip(f"setup: CreateInvoiceUnit not sent: {outcome.not_sent}")
-        skip_if_denied(suite, "CreateInvoiceUnit", what="setup: ")
-        assert outcome.ok, f"setup: CreateInvoiceUnit failed: {outcome.summary()}"
+        require_answer(suite, "CreateInvoiceUnit", params, outcome, what="setup: ")
         made.append((outcome.response["InvoiceUnitArn"], name))
         if reference is not None:
             reference.created("CreateInvoiceUnit", made[-1][0], params, step=len(suite.trace.calls))
@@ -159,8 +158,7 @@ def _create_preferences(suite: Suite, count: int) -> None:
         outcome = suite.api().call("CreateProcurementPortalPreference", params, note="setup", record="setup")
         if outcome.not_sent:
             pytest.skip(f"setup: CreateProcurementPortalPreference not sent: {outcome.not_sent}")
-        skip_if_denied(suite, "CreateProcurementPortalPreference", what="setup: ")
-        assert outcome.ok, f"setup: CreateProcurementPortalPreference failed: {outcome.summary()}"
+        require_answer(suite, "CreateProcurementPortalPreference", params, outcome, what="setup: ")
 
 
 def _pages(suite: Suite, operation: str, key: str, size: int | None, params: dict | None = None,
@@ -171,9 +169,9 @@ def _pages(suite: Suite, operation: str, key: str, size: int | None, params: dic
     if size:
         request["MaxResults"] = size
     for _ in range(max_pages):
-        outcome = suite.api().call(operation, dict(request), note=f"page of {size or 'the default size'}")
-        skip_if_denied(suite, operation)
-        assert outcome.ok, f"{operation} failed: {outcome.summary()}"
+        sent = dict(request)
+        outcome = suite.api().call(operation, sent, note=f"page of {size or 'the default size'}")
+        require_answer(suite, operation, sent, outcome)
         items += outcome.response.get(key, [])
         if not outcome.response.get("NextToken"):
             break
@@ -204,8 +202,7 @@ def test_pagination_shows_each_item_once(suite: Suite, list_operation: str) -> N
 
 def _last_modified(suite: Suite, arn: str, account=None):
     read = suite.api(account=account).call("GetInvoiceUnit", {"InvoiceUnitArn": arn}, note="read back")
-    skip_if_denied(suite, "GetInvoiceUnit")
-    assert read.ok, read.summary()
+    require_answer(suite, "GetInvoiceUnit", {"InvoiceUnitArn": arn}, read)
     return read.response
 
 
@@ -219,8 +216,7 @@ def test_as_of_reads_the_past(suite: Suite) -> None:
     suite.trace.wait(GAP)  # the change lands in a later whole second, whether the service truncates or rounds
     update = {"InvoiceUnitArn": arn, "Description": "changed later", "ClientToken": str(uuid.uuid4())}
     changed = suite.api().call("UpdateInvoiceUnit", update, note="a later change")
-    skip_if_denied(suite, "UpdateInvoiceUnit")
-    assert changed.ok, changed.summary()
+    require_answer(suite, "UpdateInvoiceUnit", update, changed)
     reference.changed("UpdateInvoiceUnit", arn, update, step=len(suite.trace.calls))
     updated = _last_modified(suite, arn)
     # Every AsOf is read off the service's own timestamps, never the local clock (which may run ahead or behind):
@@ -236,10 +232,9 @@ def test_as_of_reads_the_past(suite: Suite) -> None:
     suite.check("as_of_reads_the_past", "ListInvoiceUnits", "before the unit was created", reference, arn, None,
                 earlier)
     if suite.selected("DeleteInvoiceUnit"):
-        deleted = suite.api().call("DeleteInvoiceUnit", {"InvoiceUnitArn": arn, "ClientToken": str(uuid.uuid4())},
-                                   note="delete the unit")
-        skip_if_denied(suite, "DeleteInvoiceUnit")
-        assert deleted.ok, deleted.summary()
+        delete = {"InvoiceUnitArn": arn, "ClientToken": str(uuid.uuid4())}
+        deleted = suite.api().call("DeleteInvoiceUnit", delete, note="delete the unit")
+        require_answer(suite, "DeleteInvoiceUnit", delete, deleted)
         reference.deleted(arn)
         # "You can see legacy invoice units that are currently deleted if the AsOf time is set to before it was
         # deleted" (the model)
@@ -263,9 +258,9 @@ def _filtered_pages(suite: Suite, filters: dict) -> list[list]:
     """The pages of ListInvoiceUnits with `filters` and MaxResults=PAGE, following NextToken."""
     pages, request = [], {"Filters": filters, "MaxResults": PAGE}
     for _ in range(50):  # this test's units are a handful; a list that never ends is cut here
-        outcome = suite.api().call("ListInvoiceUnits", dict(request), note=f"filtered page of {PAGE}")
-        skip_if_denied(suite, "ListInvoiceUnits")
-        assert outcome.ok, f"ListInvoiceUnits failed: {outcome.summary()}"
+        sent = dict(request)
+        outcome = suite.api().call("ListInvoiceUnits", sent, note=f"filtered page of {PAGE}")
+        require_answer(suite, "ListInvoiceUnits", sent, outcome)
         pages.append(outcome.response.get("InvoiceUnits", []))
         if not outcome.response.get("NextToken"):
             break

@@ -6,6 +6,7 @@ against the variant planted on its path (one pytest child per target, the suite'
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -45,3 +46,14 @@ def test_each_variant_fails_the_suite_test_on_its_path(tmp_path, variant):
     run = suite(tmp_path, selection, variant)
     assert run.returncode == 1, run.stdout[-3000:]
     assert f"::{failing}" in run.stdout, run.stdout[-3000:]
+
+
+def test_a_valid_request_a_read_test_needs_refused_is_a_violation_not_a_suite_error(tmp_path):
+    """The largest page the pagination test reads first, refused by a target: the target is at fault
+    (valid-requests), the test is not (no suite error)."""
+    run = suite(tmp_path, "test_pagination_shows_each_item_once and ListInvoiceUnits", "MaxResultsAtMaximumRefused")
+    results = json.loads((tmp_path / "reports" / "results.json").read_text())
+    assert run.returncode == 1 and results["summary"]["violations"] == 1, run.stdout[-3000:]
+    assert results["summary"]["errors"] == 0, run.stdout[-3000:]
+    [failure] = results["operations"]["ListInvoiceUnits"]["properties"]["valid-requests"]["failures"]
+    assert failure["check"] == "valid_request_handled" and "test_pagination_shows_each_item_once" in failure["test"]
