@@ -35,8 +35,8 @@ filters   operation, token (the request's idempotency token), account: a rule on
 selection at most one of nth (list of 1-based positions among the calls the rule saw), every (each Nth call),
           probability (decided per call from seed, rule index and position, so a run repeats exactly given the
           same call order); none: every call it sees. `times` caps how often a rule fires. A rule sees calls as
-          they arrive; one of phase inflight as they reach execution (past the token check), so
-          `"nth": [1]` holds the request that won the token, not the one that arrived first.
+          they arrive; one of phase inflight as they reach execution (past the token check), so `"nth": [1]`
+          holds the request that won the token, not the one that arrived first.
 Every call is logged (operation, account, token, request id, the faults applied): the server-side record of
 what went over the wire, e.g. that an SDK's retry carried the same token.
 

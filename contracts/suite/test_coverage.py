@@ -1,11 +1,12 @@
-"""The coverage phase: before random exploration (the plugin runs it first, after the scripted machines of
-test_idempotency), every operation gets, whatever the run's seed, one request per violation site of its input (each
-labelled invalid request, refused at its layer), one valid request per edge of the model (every bounded string,
-list, map and number at its min and at its max, every enum value; `max + 1` and `min - 1` are violation sites
-already; a list of tags at a size has that many distinct keys), and one valid request aimed at identifiers known to
-exist. A create or change of one resource at an edge is read back: the read's output schema, and every member the
-write set as sent (a value stored wrong, a name at its maximum length cut short, shows only there). Values come from `strategies.fixed_example`: fixed per site, never drawn from the
-run's seed, so no seed can miss a site. The checks are those of the stateless contracts (contracts.suite.exchanges).
+"""The coverage phase: before random exploration (the plugin runs its violation sites after the scripted machines of
+test_idempotency, its edges after the read tests), every operation gets, whatever the run's seed, one request per
+violation site of its input (each labelled invalid request, refused at its layer), one valid request per edge of the
+model (every bounded string, list, map and number at its min and at its max, every enum value; `max + 1` and `min - 1`
+are violation sites already; a list of tags at a size has that many distinct keys), and one valid request aimed at
+identifiers known to exist. A create or change of one resource at an edge is read back: the read's output schema,
+and every member the write set as sent (a value stored wrong, a name at its maximum length cut short, shows only
+there). Values come from `strategies.fixed_example`: fixed per site, never drawn from the run's seed, so no seed can
+miss a site. The checks are those of the stateless contracts (contracts.suite.exchanges).
 
 Two tests per operation, violation sites and edges; every case runs even after a violation, and the test reports
 them all at its end.

@@ -1,8 +1,9 @@
 """The suite reaches the dimensions of state the rare-path variants (invoicing_mock/rare_paths.py) hide in:
 filtered lists paged one unit at a time, names that differ only in letter case, an account a unit only links,
 an AsOf read after a delete, every account of a batch read, a member reading another member's invoices, the
-longest enum value and a name at its maximum length read back, a resource at its tag quota. Each suite test passes against the emulator and fails
-against the variant planted on its path (one pytest child per target, the suite's own tests selected by -k)."""
+longest enum value and a name at its maximum length read back, a resource at its tag quota. Each suite test
+passes against the emulator and fails against the variant planted on its path (one pytest child per target, the
+suite's own tests selected by -k)."""
 
 from __future__ import annotations
 
