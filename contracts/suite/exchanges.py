@@ -1,5 +1,6 @@
-"""What the stateless contracts and the coverage phase share: the fixture resources requests aim at, and how one
-valid or one invalid request is sent and checked (the same checks whichever phase made the request)."""
+"""What the stateless contracts, the coverage phase and the read tests share: the fixture resources requests aim
+at, and how one valid or one invalid request is sent and checked (the same checks whichever test made the
+request)."""
 
 from __future__ import annotations
 
@@ -72,11 +73,16 @@ def require_answer(suite: Suite, operation: str, params: dict, outcome, *, what:
     skip_if_denied(suite, operation, what=what)
     if outcome.ok:
         return
-    suite.check("declared_error", operation, outcome)
-    suite.check("no_server_error", operation, outcome)
-    suite.check("valid_request_handled", operation, params, outcome, suite.predict(operation, params))
+    judge_valid(suite, operation, params, outcome, suite.predict(operation, params))  # a refusal changed nothing
     raise AssertionError(f"{what}{operation} was refused as the suite predicted, so the test cannot go on: "
                          f"{outcome.summary()}")
+
+
+def judge_valid(suite: Suite, operation: str, params: dict, outcome, predicted) -> None:
+    """The checks of any answer to a valid request: only declared errors, no 5xx, a refusal only where predicted."""
+    suite.check("declared_error", operation, outcome)
+    suite.check("no_server_error", operation, outcome)
+    suite.check("valid_request_handled", operation, params, outcome, predicted)
 
 
 def fresh_token(suite: Suite, operation: str, params: dict) -> None:
@@ -106,9 +112,7 @@ def send_valid(suite: Suite, operation: str, params: dict, *, note: str = "a val
     outcome = suite.api().call(operation, params, note=note)
     if _denied(suite, operation, outcome, subject, "valid-requests", "output-schema"):
         return None
-    suite.check("declared_error", operation, outcome)
-    suite.check("no_server_error", operation, outcome)
-    suite.check("valid_request_handled", operation, params, outcome, predicted)
+    judge_valid(suite, operation, params, outcome, predicted)
     suite.check("output_schema", operation, outcome)
     observe_answer(suite, operation, subject, outcome)
     return outcome
